@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test index serve lint clean-index score bench
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+index: $(STAMP)
+	$(BIN)/unionsearch index
+
+serve: $(STAMP)
+	$(BIN)/unionsearch serve
+
+run: index serve
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+score: $(STAMP)
+	$(PYTHON) ../shared/tools/score_cleaner.py ../shared/pages --cmd '$(BIN)/unionsearch clean {page} --json'
+
+clean-index:
+	rm -rf var/index

@@ -1,0 +1,156 @@
+"""The `unionsearch` command: a thin skin over the indexer's functions (parse, call, print)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from indexer.config import Config, ConfigError, find_config, load_config
+
+
+def _config(config_path: str | None, **overrides) -> Config:
+    path = config_path or find_config()
+    try:
+        return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+    except ConfigError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _store(config: Config):
+    from indexer.engine import open_store
+    from indexer.store import IndexIncompatible, IndexMissing
+
+    store = open_store(config)
+    if not store.exists():
+        raise click.ClickException(f"no index in {config.index_path}; run `unionsearch index` first")
+    try:
+        with store.searcher():
+            pass
+    except (IndexMissing, IndexIncompatible) as e:
+        raise click.ClickException(str(e)) from None
+    return store
+
+
+config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                             help="Settings file (default: ./config.yaml if present).")
+index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="unionsearch")
+def cli():
+    """unionsearch: full-text search over saved Chinese trade-union documents."""
+
+
+@cli.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the cleaned page as JSON.")
+@config_option
+def clean(path, as_json, config_path):
+    """Clean one saved page and print its documents and sections."""
+    from indexer.clean import CleanError, clean_page
+    from indexer.load import LoadError, load_page
+
+    config = _config(config_path)
+    try:
+        page = load_page(path, Path(path).parent, config.clean.max_file_bytes)
+        cleaned = clean_page(page, config.clean)
+    except (LoadError, CleanError) as e:
+        raise click.ClickException(f"{path}: {e} ({e.reason})") from None
+    if as_json:
+        click.echo(json.dumps(cleaned.to_json(), ensure_ascii=False, indent=1))
+        return
+    click.echo(f"# {cleaned.title}\nurl: {cleaned.url or '-'}  date: {cleaned.date or '-'}  "
+               f"site: {cleaned.site or '-'}  encoding: {cleaned.encoding}")
+    for i, doc in enumerate(cleaned.documents):
+        dup = f"  (copy of document {doc.duplicate_of + 1})" if doc.duplicate_of is not None else ""
+        click.echo(f"\n== {i + 1}. {doc.title}{dup}")
+        for sec in doc.sections:
+            if sec.heading:
+                click.echo(f"\n-- {' › '.join(sec.path) or sec.heading}")
+            click.echo(sec.text)
+
+
+@cli.command()
+@click.option("--source", "source_dir", type=click.Path(file_okay=False), help="Folder of saved pages.")
+@index_option
+@click.option("--workers", type=int, default=None, help="Cleaning processes (default: CPU count).")
+@click.option("--quiet", is_flag=True, help="No progress bar and no per-page failure lines.")
+@config_option
+def index(source_dir, index_dir, workers, quiet, config_path):
+    """Index the saved pages of the source folder (rebuilds, then swaps the new index in)."""
+    from indexer.build import build_index
+    from indexer.engine import open_store
+    from indexer.store import LockBusy
+
+    config = _config(config_path, source_dir=source_dir, index_dir=index_dir)
+    if not config.source_path.is_dir():
+        raise click.ClickException(f"source folder not found: {config.source_path}")
+    try:
+        report = build_index(config, open_store(config), progress=not quiet, workers=workers)
+    except LockBusy as e:
+        raise click.ClickException(str(e)) from None
+    except OSError as e:
+        raise click.ClickException(f"cannot write the index in {config.index_path}: {e.strerror or e}") from None
+    summary = report.summary()
+    click.echo(summary.splitlines()[0] if quiet else summary)
+    click.echo(f"index: {config.index_path}")
+
+
+@cli.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="Results per page.")
+@click.option("--page", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@index_option
+@config_option
+def search(query, as_json, limit, page, sort, index_dir, config_path):
+    """Search the index and print ranked sections."""
+    from indexer.search import SearchOptions, result_to_json
+    from indexer.search import search as run_search
+
+    config = _config(config_path, index_dir=index_dir)
+    store = _store(config)
+    result = run_search(store, query, SearchOptions(page=page, per_page=limit, sort=sort,
+                                                    snippet_chars=config.search.snippet_chars),
+                        config.search.max_query_chars)
+    if as_json:
+        click.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=1))
+        return
+    click.echo(f"{result.total} results ({result.took_ms:.0f} ms)" + (f" — {result.notice}" if result.notice else ""))
+    for i, hit in enumerate(result.hits, (page - 1) * limit + 1):
+        r = hit.record
+        similar = f"  [+{hit.similar} similar]" if hit.similar else ""
+        click.echo(f"\n{i}. {r.document} › {r.heading_path or '(开头)'}{similar}\n   {r.source}  {r.date or ''}")
+        plain = hit.snippet.replace("<mark>", "\x1b[1m" if sys.stdout.isatty() else "[")
+        plain = plain.replace("</mark>", "\x1b[0m" if sys.stdout.isatty() else "]")
+        import html
+
+        click.echo("   " + html.unescape(plain))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@index_option
+@config_option
+def stats(as_json, index_dir, config_path):
+    """Corpus and index figures."""
+    config = _config(config_path, index_dir=index_dir)
+    figures = _store(config).stats()
+    if as_json:
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
+    else:
+        for k, v in figures.items():
+            click.echo(f"{k}: {v}")
+
+
+def main():
+    cli(prog_name="unionsearch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,193 @@
+"""Bytes → text: read a saved page, find its encoding, and note where it came from.
+
+Order of trust (Chinese-first): BOM → strict UTF-8 → the declared charset (gb2312/gbk widened to
+gb18030, since pages labelled gb2312 often hold GBK-only characters) → charset-normalizer's guess.
+A page that decodes only with many replacement characters is refused rather than indexed as mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import re
+from pathlib import Path
+
+from indexer.model import LoadedPage
+
+HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
+MHTML_SUFFIXES = (".mhtml", ".mht")
+TEXT_SUFFIXES = (".txt",)
+PAGE_SUFFIXES = HTML_SUFFIXES + MHTML_SUFFIXES + TEXT_SUFFIXES
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
+_XML_DECL = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
+_SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.I)
+# Labels that real Chinese pages use loosely; all decode as the GB18030 superset.
+_WIDEN = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
+          "cp936": "gb18030", "euc-cn": "gb18030", "big5": "big5hkscs"}
+MAX_REPLACED_SHARE = 0.01
+
+
+class LoadError(Exception):
+    """A page that cannot be indexed; ``reason`` is a short code, the message one line for humans."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def page_kind(path: str | Path) -> str | None:
+    """'html', 'mhtml' or 'text' by file suffix; None for files that are not pages."""
+    name = str(path).lower()
+    if name.endswith(HTML_SUFFIXES):
+        return "html"
+    if name.endswith(MHTML_SUFFIXES):
+        return "mhtml"
+    if name.endswith(TEXT_SUFFIXES):
+        return "text"
+    return None
+
+
+def normalise_codec(label: str) -> str | None:
+    label = label.strip().lower()
+    label = _WIDEN.get(label, label)
+    try:
+        return codecs.lookup(label).name
+    except LookupError:
+        return None
+
+
+def declared_charset(head: bytes) -> str | None:
+    for pattern in (_DECLARED, _XML_DECL):
+        m = pattern.search(head)
+        if m:
+            codec = normalise_codec(m.group(1).decode("ascii", "ignore"))
+            if codec:
+                return _WIDEN.get(codec, codec)
+    return None
+
+
+def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
+    """Return (text, codec, replaced characters). Never raises on odd bytes."""
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            text = data[len(bom):].decode(codec, errors="replace")
+            return text, codec, text.count("\ufffd")
+    try:
+        return data.decode("utf-8"), "utf-8", 0
+    except UnicodeDecodeError:
+        pass
+    candidates: list[str] = []
+    if kind != "text":
+        declared = declared_charset(data[:4096])
+        if declared and declared != "utf-8":
+            candidates.append(declared)
+    try:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(data[:200_000]).best()
+        if best is not None:
+            guess = normalise_codec(best.encoding)
+            if guess:
+                candidates.append(_WIDEN.get(guess, guess))
+    except Exception:  # a detector failure must not stop loading; fall through to GB18030
+        pass
+    candidates.append("gb18030")
+    best_text, best_codec, best_bad = "", "utf-8", None
+    for codec in dict.fromkeys(candidates):
+        text = data.decode(codec, errors="replace")
+        bad = text.count("\ufffd")
+        if bad == 0:
+            return text, codec, 0
+        if best_bad is None or bad < best_bad:
+            best_text, best_codec, best_bad = text, codec, bad
+    return best_text, best_codec, best_bad or 0
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:8192]
+    if b"\x00" in sample and not sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return True
+    return sample[:4] in (b"PK\x03\x04", b"\x1f\x8b\x08\x00", b"%PDF") or sample[:2] == b"\x1f\x8b"
+
+
+def mhtml_to_html(data: bytes) -> tuple[bytes, str | None]:
+    """The first text/html part of a MIME single-file save, and its Content-Location."""
+    import email
+    from email import policy
+
+    msg = email.message_from_bytes(data, policy=policy.compat32)
+    location = msg.get("Snapshot-Content-Location")
+    for part in msg.walk():
+        if part.get_content_type() == "text/html":
+            payload = part.get_payload(decode=True) or b""
+            charset = part.get_content_charset()
+            if charset and normalise_codec(charset):
+                codec = _WIDEN.get(normalise_codec(charset), normalise_codec(charset))
+                payload = payload.decode(codec, errors="replace").encode("utf-8")
+            return payload, part.get("Content-Location") or location
+    raise LoadError("no_html", "MHTML file has no text/html part")
+
+
+def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int = 20_000_000) -> LoadedPage:
+    """Read one saved page. Raises LoadError with a reason; never modifies the file."""
+    p = Path(path)
+    kind = page_kind(p)
+    if kind is None:
+        raise LoadError("not_a_page", f"not a page (expected {', '.join(PAGE_SUFFIXES)})")
+    try:
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise LoadError("too_large", f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
+        with open(p, "rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except LoadError:
+        raise
+    except IsADirectoryError:
+        raise LoadError("not_a_file", "is a directory") from None
+    except PermissionError:
+        raise LoadError("unreadable", "permission denied") from None
+    except OSError as e:
+        raise LoadError("unreadable", e.strerror or str(e)) from None
+    if len(data) > max_bytes:
+        raise LoadError("too_large", f"over the {max_bytes / 1e6:.0f} MB limit")
+    if not data.strip():
+        raise LoadError("empty", "empty file")
+    url = None
+    if kind == "mhtml":
+        data, url = mhtml_to_html(data)
+        kind = "html"
+    if _looks_binary(data):
+        raise LoadError("binary", "binary content, not a text or HTML page")
+    text, codec, replaced = decode_bytes(data, kind)
+    if replaced > max(8, MAX_REPLACED_SHARE * len(text)):
+        raise LoadError("bad_encoding", f"does not decode cleanly ({replaced} bad characters as {codec})")
+    if kind == "html":
+        m = _SAVED_FROM.search(text[:2048])
+        if m:
+            url = m.group(1)
+    source = p.name
+    if root is not None:
+        try:
+            source = p.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            source = p.name
+    return LoadedPage(path=str(p.resolve()), source=source, kind=kind, text=text,
+                      encoding=codec, replaced=replaced, url=url)
+
+
+def iter_pages(root: str | Path):
+    """Page files under ``root`` in a stable order (skips hidden folders)."""
+    root = Path(root)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if not name.startswith(".") and page_kind(name):
+                yield Path(dirpath) / name

@@ -1,0 +1,123 @@
+"""Dataclasses passed between the steps of the flow.
+
+saved page --load--> LoadedPage --clean--> CleanedPage(Document(Section))
+--index--> (store) --search--> SearchResult(Hit)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LoadedPage:
+    """A saved page decoded to text, with what the bytes told us about its source."""
+
+    path: str  # absolute path on disk
+    source: str  # path relative to the corpus root (posix separators); the page's identity
+    kind: str  # "html" or "text"
+    text: str  # decoded markup (html) or plain text (text)
+    encoding: str  # codec actually used to decode
+    replaced: int = 0  # characters replaced while decoding (0 for a clean decode)
+    url: str | None = None  # from a "saved from url=" comment, if any
+
+
+@dataclass(frozen=True)
+class Section:
+    """A run of text under one heading; ``heading`` is "" for a lead section."""
+
+    heading: str
+    text: str  # paragraphs joined with "\n"
+    path: tuple[str, ...] = ()  # heading path, outermost first, ending with ``heading``
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article of a page (a page may hold several: 篇一, 篇二 …)."""
+
+    title: str
+    sections: tuple[Section, ...]
+    duplicate_of: int | None = None  # index of an earlier near-identical document on the page
+
+
+@dataclass(frozen=True)
+class CleanedPage:
+    """A page reduced to its documents, plus metadata."""
+
+    source: str
+    title: str
+    url: str | None
+    date: str | None  # ISO "YYYY-MM-DD" (or "YYYY-MM" / "YYYY" when that is all we know)
+    site: str | None  # domain of ``url``
+    encoding: str
+    documents: tuple[Document, ...]
+
+    def to_json(self) -> dict:
+        return {
+            "source": self.source,
+            "title": self.title,
+            "url": self.url,
+            "date": self.date,
+            "site": self.site,
+            "encoding": self.encoding,
+            "documents": [
+                {
+                    "title": d.title,
+                    "duplicate_of": d.duplicate_of,
+                    "sections": [
+                        {"heading": s.heading, "path": list(s.path), "text": s.text} for s in d.sections
+                    ],
+                }
+                for d in self.documents
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class SectionRecord:
+    """What the store keeps per section: the unit of search."""
+
+    id: str  # stable: "<source>#<doc>.<section>"
+    source: str
+    doc_index: int
+    section_index: int
+    page_title: str
+    document: str  # document title
+    heading: str
+    heading_path: str  # " › ".join(path)
+    text: str
+    url: str | None
+    date: str | None
+    year: int | None
+    site: str | None
+    org_type: str | None = None  # 机关/医院/学校/企业 … inferred from title and text
+    duplicate_of: str | None = None  # id of an earlier near-identical section
+    doc_id: str = ""  # "<page key>-<doc_index>": the id of the document page
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked result."""
+
+    record: SectionRecord
+    score: float
+    snippet: str  # HTML-escaped text with <mark> around matched terms
+    similar: int = 0  # near-duplicate sections collapsed into this one
+
+
+@dataclass
+class SearchResult:
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit] = field(default_factory=list)
+    took_ms: float = 0.0
+    notice: str | None = None  # e.g. "no section has every word; showing partial matches"
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    suggestion: str | None = None  # "did you mean" when nothing was found
+    partial: bool = False  # fell back to any-word matching
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page)) if self.per_page else 1

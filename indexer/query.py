@@ -1,0 +1,96 @@
+"""User query text → a small query tree. Never raises: bad syntax falls back to plain words.
+
+Syntax: plain words (all must match), ``"exact phrase"``, ``-exclude``, ``A OR B``, ``title:…``,
+``site:…``, ``year:2023``, ``year:2019..2023``. Anything else is just words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from indexer.analysis import Analyzer, normalise
+
+_PIECE = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
+_YEAR = re.compile(r"^(\d{4})(?:\s*(?:\.\.|-|~)\s*(\d{4}))?$")
+FIELDS = {"title", "site", "year"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One thing to match: the analysed terms of a word or a phrase, plus its raw text."""
+
+    raw: str
+    terms: tuple[str, ...]
+    phrase: bool = False  # terms must be adjacent and in order
+
+
+@dataclass(frozen=True)
+class Clause:
+    """Matches when any of its alternatives matches (``A OR B``); a plain word has one."""
+
+    alternatives: tuple[Unit, ...]
+
+
+@dataclass
+class ParsedQuery:
+    text: str
+    must: list[Clause] = field(default_factory=list)
+    exclude: list[Unit] = field(default_factory=list)
+    title: list[Unit] = field(default_factory=list)
+    sites: list[str] = field(default_factory=list)
+    year_from: int | None = None
+    year_to: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.must or self.title or self.sites or self.year_from)
+
+    def highlight_terms(self) -> set[str]:
+        out = {t for c in self.must for u in c.alternatives for t in u.terms}
+        out.update(t for u in self.title for t in u.terms)
+        return out
+
+
+def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQuery:
+    text = (text or "").replace("\x00", " ")[:max_chars]
+    # Full-width quotes, colons and minus signs count as syntax too.
+    norm = normalise(text).replace("“", '"').replace("”", '"')
+    q = ParsedQuery(text=text)
+    pending_or = False
+    for m in _PIECE.finditer(norm):
+        neg, fname, quoted, bare = m.group(1), m.group(2), m.group(3), m.group(4)
+        if bare == "or" and not neg and not fname:
+            pending_or = bool(q.must)
+            continue
+        if fname and fname not in FIELDS:
+            bare = f"{fname}:{quoted if quoted is not None else bare or ''}"
+            fname = None
+        value = quoted if quoted is not None else (bare or "")
+        if fname == "site":
+            if value.strip():
+                q.sites.append(value.strip().lower())
+            continue
+        if fname == "year":
+            ym = _YEAR.match(value.strip())
+            if ym:
+                a, b = int(ym.group(1)), int(ym.group(2) or ym.group(1))
+                q.year_from, q.year_to = min(a, b), max(a, b)
+                continue
+            value = f"year:{value}"
+        terms = tuple(analyzer.terms(value, "query"))
+        if not terms:
+            pending_or = False
+            continue
+        unit = Unit(raw=value, terms=terms, phrase=quoted is not None and len(terms) > 1)
+        if neg:
+            q.exclude.append(unit)
+        elif fname == "title":
+            q.title.append(unit)
+        elif pending_or:
+            last = q.must.pop()
+            q.must.append(Clause(last.alternatives + (unit,)))
+        else:
+            q.must.append(Clause((unit,)))
+        pending_or = False
+    return q

@@ -1,0 +1,164 @@
+"""Query → ranked, collapsed, highlighted results: the one search function under CLI, HTML and API."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from dataclasses import dataclass
+
+from indexer.analysis import Analyzer, normalise_with_map
+from indexer.model import Hit, SearchResult
+from indexer.query import ParsedQuery, parse_query
+from indexer.store import RawHit, Store
+
+SORTS = ("relevance", "date")
+FILTERS = ("year", "site", "org_type")
+NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
+FALLBACK_BELOW = 1  # fewer all-words matches than this → any-word matching
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    page: int = 1
+    per_page: int = 10
+    sort: str = "relevance"
+    filters: tuple[tuple[str, str], ...] = ()
+    snippets: bool = True
+    snippet_chars: int = 160
+    collapse: bool = True
+
+
+def _shingles(text: str, n: int = 4) -> set[str]:
+    t = re.sub(r"\W+", "", text)
+    return {t[i:i + n] for i in range(max(1, len(t) - n + 1))}
+
+
+def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
+    """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count)."""
+    kept: list[list] = []  # [hit, shingles, similar]
+    by_id: dict[str, list] = {}
+    for hit in hits:
+        rec = hit.record
+        target = by_id.get(rec.duplicate_of) if rec.duplicate_of else None
+        sh = _shingles(rec.text)
+        if target is None:
+            for k in kept:
+                inter = len(sh & k[1])
+                if inter and inter / (len(sh | k[1]) or 1) >= NEAR_DUPLICATE:
+                    target = k
+                    break
+        if target is not None:
+            target[2] += 1
+            by_id[rec.id] = target
+            continue
+        entry = [hit, sh, 0]
+        kept.append(entry)
+        by_id[rec.id] = entry
+    return [(k[0], k[2]) for k in kept]
+
+
+def _mark_spans(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[str]) -> list[tuple[int, int]]:
+    terms = pq.highlight_terms() | hit_terms
+    spans = [(t.start, t.end) for t in analyzer.tokens(text, "index") if t.text in terms]
+    # Bigram-fallback matches: the query word as a substring of the normalised text.
+    norm, origin = normalise_with_map(text)
+    for clause in pq.must:
+        for unit in clause.alternatives:
+            needle = "".join(unit.raw.split())
+            if len(needle) < 2:
+                continue
+            needle_norm = normalise_with_map(needle)[0]
+            for m in re.finditer(re.escape(needle_norm), norm):
+                spans.append((origin[m.start()], origin[m.end() - 1] + 1))
+    spans.sort()
+    merged: list[tuple[int, int]] = []
+    for s, e in spans:  # a stacked sub-word lies inside its word: merge overlaps
+        if merged and s <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(e, merged[-1][1]))
+        else:
+            merged.append((s, e))
+    return merged
+
+
+def highlight(text: str, spans: list[tuple[int, int]], width: int | None = None) -> str:
+    """HTML-escape ``text`` with <mark> around ``spans``; with ``width``, only the densest window."""
+    start, end = 0, len(text)
+    if width and len(text) > width:
+        best, best_count = 0, -1
+        for s, _ in spans or [(0, 0)]:
+            lo = max(0, s - width // 4)
+            count = sum(1 for a, b in spans if a >= lo and b <= lo + width)
+            if count > best_count:
+                best, best_count = lo, count
+        start, end = best, min(len(text), best + width)
+        # Never cut through a marked word.
+        for a, b in spans:
+            if a < end < b:
+                end = b
+            if a < start < b:
+                start = a
+    out = ["…" if start > 0 else ""]
+    pos = start
+    for a, b in spans:
+        if b <= start or a >= end:
+            continue
+        out.append(html.escape(text[pos:a]))
+        out.append("<mark>" + html.escape(text[a:b]) + "</mark>")
+        pos = b
+    out.append(html.escape(text[pos:end]))
+    if end < len(text):
+        out.append("…")
+    return "".join(out)
+
+
+def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
+           max_query_chars: int = 500) -> SearchResult:
+    """Run one query. Never raises for odd query text: it is parsed leniently."""
+    started = time.perf_counter()
+    page = max(1, options.page)
+    per_page = max(1, options.per_page)
+    pq = parse_query(text, store.analyzer, max_query_chars)
+    result = SearchResult(query=text, total=0, page=page, per_page=per_page)
+    if pq.is_empty:
+        result.took_ms = (time.perf_counter() - started) * 1000
+        return result
+    sort = options.sort if options.sort in SORTS else "relevance"
+    filters = {k: v for k, v in options.filters if k in FILTERS and v}
+    need = page * per_page
+    fetch = min(2000, need * 3 + 30) if options.collapse else need
+    raw = store.search(pq, fetch, sort=sort, filters=filters)
+    if raw.total < FALLBACK_BELOW and len(pq.must) > 1:
+        raw = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
+        if raw.total:
+            result.partial = True
+            result.notice = "没有同时包含所有词的结果，以下为包含部分词的结果"
+    result.facets = raw.facets
+    grouped = collapse(raw.hits) if options.collapse else [(h, 0) for h in raw.hits]
+    # total counts distinct results: matched sections minus the copies folded away among those fetched.
+    folded = sum(n for _, n in grouped)
+    result.total = max(0, raw.total - folded)
+    for hit, similar in grouped[(page - 1) * per_page: need]:
+        rec = hit.record
+        snippet = ""
+        if options.snippets:
+            snippet = highlight(rec.text, _mark_spans(rec.text, pq, store.analyzer, hit.terms),
+                                options.snippet_chars)
+        result.hits.append(Hit(rec, hit.score, snippet, similar))
+    result.took_ms = (time.perf_counter() - started) * 1000
+    return result
+
+
+def hit_to_json(hit: Hit) -> dict:
+    r = hit.record
+    return {"id": r.id, "doc_id": r.doc_id, "source": r.source, "document": r.document,
+            "page_title": r.page_title, "heading": r.heading, "heading_path": r.heading_path, "text": r.text,
+            "snippet": hit.snippet, "score": round(hit.score, 4), "similar": hit.similar, "url": r.url,
+            "date": r.date, "year": r.year, "site": r.site, "org_type": r.org_type}
+
+
+def result_to_json(result: SearchResult) -> dict:
+    return {"ok": True, "query": result.query, "total": result.total, "page": result.page,
+            "per_page": result.per_page, "took_ms": round(result.took_ms, 1), "partial": result.partial,
+            "notice": result.notice, "suggestion": result.suggestion, "facets": result.facets,
+            "results": [hit_to_json(h) for h in result.hits]}

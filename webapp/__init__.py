@@ -1,0 +1,33 @@
+"""The web face: search pages, JSON API and widget over the one search function."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from indexer.config import Config, load_config
+
+
+def create_app(test_config: Config | dict | None = None) -> Flask:
+    """App factory. ``test_config`` is a Config, a dict of overrides on the defaults, or None
+    (read ./config.yaml)."""
+    if isinstance(test_config, Config):
+        config = test_config
+    elif isinstance(test_config, dict):
+        config = load_config(None, test_config)
+    else:
+        from indexer.config import find_config
+
+        config = load_config(find_config())
+    app = Flask(__name__)
+    app.config["UNIONSEARCH"] = config
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.add_template_filter(lambda d, key: {k: v for k, v in d.items() if k != key}, "reject_key")
+
+    from webapp import api, store, views
+
+    store.init_app(app)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(api.bp)
+    app.add_url_rule("/", endpoint="index")
+    return app

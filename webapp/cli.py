@@ -1,0 +1,46 @@
+"""`unionsearch serve`: added to the indexer's command group here, so `indexer` never imports `webapp`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from indexer.cli import _config, _store, cli, config_option, index_option
+
+
+@cli.command()
+@click.option("--host", help="Interface to listen on (default from config: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), help="Port (default from config: 8000).")
+@click.option("--threads", type=click.IntRange(1, 256), help="Worker threads.")
+@click.option("--cors-origin", "cors_origins", multiple=True, help="Allow this origin to call the API (repeatable).")
+@click.option("--get", "get_path", help="Run one request through the app, print the body and exit (smoke test).")
+@index_option
+@config_option
+def serve(host, port, threads, cors_origins, get_path, index_dir, config_path):
+    """Serve the search site, the JSON API and the widget with waitress."""
+    server = {k: v for k, v in dict(host=host, port=port, threads=threads).items() if v is not None}
+    if cors_origins:
+        server["cors_origins"] = list(cors_origins)
+    config = _config(config_path, index_dir=index_dir, server=server or None)
+    _store(config)
+    from webapp import create_app
+
+    app = create_app(config)
+    if get_path:
+        response = app.test_client().get(get_path)
+        click.echo(response.get_data(as_text=True))
+        sys.exit(0 if response.status_code == 200 else 1)
+    import waitress
+
+    click.echo(f"serving http://{config.server.host}:{config.server.port}/  (Ctrl+C to stop)")
+    waitress.serve(app, host=config.server.host, port=config.server.port, threads=config.server.threads,
+                   ident="unionsearch")
+
+
+def main():
+    cli(prog_name="unionsearch")
+
+
+if __name__ == "__main__":
+    main()
