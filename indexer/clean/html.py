@@ -1,0 +1,239 @@
+"""HTML → text lines, and the choice of the content region by density scoring.
+
+Stages
+1. ``parse``: lxml's HTML parser (libxml2; it caps nesting depth, so a 10,000-deep page is safe).
+2. ``prune``: drop elements that never hold document text (scripts, forms controls, nav/aside/
+   footer, hidden elements) and anything matching the configured CSS selectors.
+3. ``lines``: an iterative walk (no recursion) turns block elements and ``<br>`` into lines; each
+   line knows its link characters, whether it is bold / in an ``<h1>``–``<h6>``, and every block
+   element knows the range of lines it holds.
+4. ``choose``: every line gets a score from its own signals (length, Chinese punctuation density,
+   link density, boilerplate rules); the block element whose lines sum to the most is the content
+   region (a DOM-aligned maximum subarray — CEPF/trafilatura-style text density).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import lxml.etree as etree
+import lxml.html
+
+from indexer.clean.text import WS, LineRules, is_dated_item, is_related_header, punct_count, squash
+
+DROP_TAGS = frozenset(
+    ["script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "canvas", "template", "select", "option", "optgroup", "button", "input", "textarea", "head", "title", "meta", "link", "map", "area", "audio", "video", "source", "track", "nav", "aside", "footer", "header", "datalist", "dialog"]
+)
+BLOCK_TAGS = frozenset(
+    ["p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "tbody", "thead", "tfoot", "caption", "section", "article", "main", "blockquote", "pre", "dl", "dt", "dd", "form", "fieldset", "center", "address", "figure", "figcaption", "hr", "body", "html", "details", "summary", "menu", "dir", "legend", "text"]
+)
+HEAD_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+BOLD_TAGS = frozenset({"b", "strong"})
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
+XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+COMMENT_BOX = re.compile(r"(?:^|[\s_-])(?:comments?|cmts?|replies|reply|respond|discuss)(?:$|[\s_-])", re.I)
+
+
+@dataclass
+class Line:
+    text: str
+    n: int  # characters without whitespace
+    links: int  # characters inside <a>
+    bold: bool  # the whole line is <b>/<strong>
+    htag: int  # 1–6 when inside <hN>, else 0
+    score: float = 0.0
+    cmt: bool = False  # inside a comments/replies container
+
+
+@dataclass
+class Extract:
+    lines: list[Line]
+    content: list[Line]
+    root: object  # the parsed tree, for metadata
+
+
+def parse(markup: str):
+    """Parse markup into an lxml tree; None when there is nothing to parse."""
+    markup = XML_DECL.sub("", markup, count=1)
+    markup = CLEANEVAL.sub("", markup, count=1)
+    markup = markup.replace("\x00", "")
+    if not markup.strip():
+        return None
+    parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
+                                  recover=True, default_doctype=False)
+    try:
+        root = lxml.html.document_fromstring(markup, parser=parser)
+    except (etree.ParserError, ValueError, etree.XMLSyntaxError):
+        return None
+    return root
+
+
+def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
+    """Remove elements that never hold document text, in place."""
+    doomed = []
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):
+            doomed.append(el)
+            continue
+        tag = tag.lower()
+        if tag in DROP_TAGS:
+            doomed.append(el)
+            continue
+        style = el.get("style")
+        if (style and HIDDEN_STYLE.search(style)) or el.get("hidden") is not None:
+            doomed.append(el)
+    for sel in selectors:
+        try:
+            doomed.extend(root.cssselect(sel))
+        except Exception:  # a bad user selector must not stop cleaning
+            continue
+    for el in doomed:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        _drop_keep_tail(el, parent)
+
+
+def _drop_keep_tail(el, parent) -> None:
+    tail = el.tail
+    if tail:
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def extract_lines(root) -> tuple[list[Line], list[tuple[int, int, object]]]:
+    """Walk the tree once; return the lines and (first, end, element) for each block element."""
+    lines: list[Line] = []
+    ranges: list[tuple[int, int, object]] = []
+    pieces: list[tuple[str, bool, bool]] = []
+    state = {"a": 0, "b": 0}
+    hstack: list[int] = []
+    open_blocks: list[tuple[object, int]] = []
+    cmt_stack: list[object] = []
+    hlevel_at_piece: list[int] = []
+
+    def flush() -> None:
+        if not pieces:
+            return
+        text = squash("".join(p[0] for p in pieces))
+        if text:
+            n = len(WS.sub("", text))
+            links = sum(len(WS.sub("", p[0])) for p in pieces if p[1])
+            bold_chars = sum(len(WS.sub("", p[0])) for p in pieces if p[2])
+            htag = min((h for h in hlevel_at_piece if h), default=0)
+            lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(cmt_stack)))
+        pieces.clear()
+        hlevel_at_piece.clear()
+
+    def add(text: str | None) -> None:
+        if text:
+            pieces.append((text, state["a"] > 0, state["b"] > 0))
+            hlevel_at_piece.append(hstack[-1] if hstack else 0)
+
+    walker = etree.iterwalk(root, events=("start", "end"))
+    for event, el in walker:
+        tag = el.tag.lower() if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in BLOCK_TAGS:
+                flush()
+                open_blocks.append((el, len(lines)))
+                if COMMENT_BOX.search((el.get("class") or "") + " " + (el.get("id") or "")):
+                    cmt_stack.append(el)
+            elif tag == "br":
+                flush()
+            if tag == "a":
+                state["a"] += 1
+            elif tag in BOLD_TAGS:
+                state["b"] += 1
+            if tag in HEAD_TAGS:
+                hstack.append(HEAD_TAGS[tag])
+            add(el.text)
+        else:
+            if tag == "a":
+                state["a"] -= 1
+            elif tag in BOLD_TAGS:
+                state["b"] -= 1
+            if tag in HEAD_TAGS and hstack:
+                hstack.pop()
+            if tag in BLOCK_TAGS:
+                flush()
+                if cmt_stack and cmt_stack[-1] is el:
+                    cmt_stack.pop()
+                if open_blocks and open_blocks[-1][0] is el:
+                    _, first = open_blocks.pop()
+                    ranges.append((first, len(lines), el))
+            add(el.tail)
+    flush()
+    return lines, ranges
+
+
+def line_score(line: Line, rules: LineRules) -> float:
+    """Positive for running text, negative for furniture. Scaled by characters."""
+    n = line.n
+    if n == 0:
+        return 0.0
+    text = line.text
+    if rules.is_boilerplate(text) or is_related_header(text):
+        return -min(n, 30) * 1.0
+    ld = line.links / n
+    if ld > 0.5:
+        return -n * 1.0
+    p = punct_count(text)
+    if is_dated_item(text):
+        return -min(n, 20)
+    own = n - line.links
+    if p >= 1 and own >= 12 and not text.endswith(("...", "…")):
+        # punctuation density: 1 mark every 8–40 characters is prose
+        density = p / own
+        w = 1.0 if density >= 0.02 else 0.5
+        return own * w - line.links
+    if line.htag or line.bold:
+        return -1.0
+    return -min(own, 10) * 0.5 - line.links
+
+
+def choose(lines: list[Line], ranges: list[tuple[int, int, object]], rules: LineRules,
+           comments: bool = False) -> tuple[int, int]:
+    """The (first, end) line range of the block element with the highest summed score.
+
+    Unless ``comments`` is true, lines inside comment/reply containers count against a region.
+    """
+    prefix = [0.0]
+    for ln in lines:
+        ln.score = line_score(ln, rules)
+        if ln.cmt and not comments:
+            ln.score = -abs(ln.score) - 1
+        prefix.append(prefix[-1] + ln.score)
+    best, best_range = float("-inf"), (0, len(lines))
+    # ranges are appended at element end, i.e. children before parents: a parent must beat
+    # the best child strictly to win, so ties keep the tighter region.
+    for first, end, _el in ranges:
+        if end <= first:
+            continue
+        s = prefix[end] - prefix[first]
+        if s > best:
+            best, best_range = s, (first, end)
+    return best_range
+
+
+def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ()) -> Extract:
+    prune(root, selectors)
+    lines, ranges = extract_lines(root)
+    if not lines:
+        return Extract([], [], root)
+    first, end = choose(lines, ranges, rules)
+    prose = sum(ln.score for ln in lines[first:end] if ln.score > 0)
+    if prose < 100 and any(ln.cmt for ln in lines):
+        # a page that is mostly comments (a review list, a thread): the comments are the content
+        first, end = choose(lines, ranges, rules, comments=True)
+    else:
+        content = [ln for ln in lines[first:end] if not ln.cmt]
+        return Extract(lines, content, root)
+    return Extract(lines, lines[first:end], root)

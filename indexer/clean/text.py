@@ -1,0 +1,158 @@
+"""Line-level rules: what a boilerplate line looks like, page counters, text measures.
+
+Everything here works on one line (a paragraph) at a time and knows nothing about the DOM, so the
+same rules serve HTML blocks and plain-text dumps. The rules are *categories* of site furniture
+(breadcrumbs, related-article headers, download buttons, copyright and ICP lines, bylines, site
+filler such as "下面是小编为大家整理的…"), not strings of particular pages. Users add their own
+patterns in ``config.yaml`` (``clean.drop_line_patterns``, per site under ``clean.sites``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+
+WS = re.compile(r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]+")
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Sentence punctuation: a strong sign of running text (CEPF's "punctuation density").
+PUNCT = re.compile(r"[，。；！？、,;!?：:“”]")
+SENT_END = "。！？；!?;"
+DATE_RE = re.compile(
+    r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+)
+
+_DATA = Path(__file__).with_name("boilerplate_lines.txt")
+
+
+def squash(text: str) -> str:
+    """Collapse runs of whitespace into one space and strip."""
+    return WS.sub(" ", text).strip()
+
+
+def visible_len(text: str) -> int:
+    return len(WS.sub("", text))
+
+
+def punct_count(text: str) -> int:
+    return len(PUNCT.findall(text))
+
+
+def han_count(text: str) -> int:
+    return len(HAN.findall(text))
+
+
+@lru_cache(maxsize=1)
+def builtin_patterns() -> tuple[re.Pattern, re.Pattern]:
+    """(short-line patterns, any-line patterns) from ``boilerplate_lines.txt``.
+
+    File format: one regular expression per line; ``#`` starts a comment; a line under the
+    ``[short]`` header applies only to lines of at most SHORT_LINE characters, under ``[any]`` to
+    every line.
+    """
+    groups: dict[str, list[str]] = {"short": [], "any": []}
+    current = "short"
+    for raw in _DATA.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line in ("[short]", "[any]"):
+            current = line[1:-1]
+            continue
+        groups[current].append(line)
+    return (re.compile("|".join(f"(?:{p})" for p in groups["short"])),
+            re.compile("|".join(f"(?:{p})" for p in groups["any"])))
+
+
+SHORT_LINE = 80
+
+
+class LineRules:
+    """Boilerplate line matcher: the built-in categories plus user patterns from config."""
+
+    def __init__(self, extra: list[str] | tuple[str, ...] = ()):
+        self.short, self.any = builtin_patterns()
+        compiled = []
+        for p in extra:
+            try:
+                compiled.append(re.compile(p))
+            except re.error:
+                continue  # a bad user pattern must not stop cleaning; config tests report it
+        self.extra = compiled
+
+    def is_boilerplate(self, line: str) -> bool:
+        s = WS.sub("", line)
+        if not s:
+            return True
+        if len(s) <= SHORT_LINE and self.short.search(s):
+            return True
+        if self.any.search(s):
+            return True
+        return any(p.search(line) or p.search(s) for p in self.extra)
+
+
+RELATED_HEADER = re.compile(
+    r"^(?:【[^】]{0,60}】|.{0,60}?)(?:相关(?:文章|资源|阅读|推荐|链接|内容|新闻|范文|文档)|猜你喜欢|"
+    r"推荐阅读|热门(?:文章|推荐|阅读|资源)|最新(?:文章|资源|范文|更新)|精选图文|近期文章|文章归档|"
+    r"类似文章|延伸阅读|为你推荐|为您推荐|精彩推荐|更多精彩|大家都在看|看了(?:本文|此文)的人还看了)"
+    r"\s*[:：]?\s*(?:更多)?\s*[>»]*$"
+)
+
+
+def is_related_header(line: str) -> bool:
+    return bool(RELATED_HEADER.match(WS.sub("", line)))
+
+
+# ----------------------------------------------------------------------------- page counters
+
+COUNTER = re.compile(r"(?<![\d/.:：])(\d{1,3})\s*/\s*(\d{1,3})(?![\d/%])")
+COUNTER_LINE = re.compile(r"^\s*(?:第\s*)?\d{1,3}\s*/\s*\d{1,3}\s*页?\s*$")
+
+
+def page_total(lines: list[str]) -> int | None:
+    """The N of "k/N" page counters when the page shows at least two of them (1/19, 2/19, …)."""
+    seen: dict[int, set[int]] = {}
+    for line in lines:
+        for m in COUNTER.finditer(line):
+            k, n = int(m.group(1)), int(m.group(2))
+            if 1 <= k <= n and n >= 2:
+                seen.setdefault(n, set()).add(k)
+    best = None
+    for n, ks in seen.items():
+        if len(ks) >= 2 and (best is None or len(ks) > len(seen[best])):
+            best = n
+    return best
+
+
+def strip_counters(line: str, total: int | None) -> str:
+    """Remove "k/total" page counters, also mid-sentence: 应急技能8/19处置大赛 → 应急技能处置大赛."""
+    if total is None:
+        return line
+
+    def repl(m: re.Match) -> str:
+        k, n = int(m.group(1)), int(m.group(2))
+        return "" if n == total and 1 <= k <= n else m.group(0)
+
+    return COUNTER.sub(repl, line)
+
+
+def is_counter_line(line: str) -> bool:
+    return bool(COUNTER_LINE.match(line))
+
+
+# ----------------------------------------------------------------------------- list items
+
+# "医院工会工作总结范文12-26": a title glued to a short date, the look of a related-article list.
+DATED_ITEM = re.compile(r"^[^，。；！？,;!?]{2,60}?(?:\d{4}[-/.])?\d{1,2}[-/.]\d{1,2}$")
+
+
+def is_dated_item(line: str) -> bool:
+    s = WS.sub("", line)
+    return len(s) <= 70 and bool(DATED_ITEM.match(s))
+
+
+def repeated_short_lines(lines: list[str], min_count: int = 2) -> set[str]:
+    """Short lines without sentence punctuation that occur several times (repeated titles, ads)."""
+    c = Counter(WS.sub("", x) for x in lines)
+    return {s for s, n in c.items() if n >= min_count and 0 < len(s) <= 40 and not PUNCT.search(s)}
