@@ -51,10 +51,9 @@ def _site_rules(settings: CleanSettings, site: str | None) -> tuple[list[str], l
     if site and isinstance(settings.sites, dict):
         for domain, rule in settings.sites.items():
             d = str(domain).lower().removeprefix("www.")
-            if site == d or site.endswith("." + d):
-                if isinstance(rule, dict):
-                    selectors += list(rule.get("drop_selectors") or [])
-                    patterns += list(rule.get("drop_line_patterns") or [])
+            if (site == d or site.endswith("." + d)) and isinstance(rule, dict):
+                selectors += list(rule.get("drop_selectors") or [])
+                patterns += list(rule.get("drop_line_patterns") or [])
     return selectors, patterns
 
 
@@ -62,10 +61,7 @@ def clean_page(page: LoadedPage, settings: CleanSettings | None = None) -> Clean
     """Reduce a loaded page to its documents. Raises CleanError when nothing is left."""
     settings = settings or CleanSettings()
     try:
-        if page.kind == "html":
-            result = _clean_html(page, settings)
-        else:
-            result = _clean_text(page, settings)
+        result = _clean_html(page, settings) if page.kind == "html" else _clean_text(page, settings)
     except CleanError:
         raise
     except RecursionError:

@@ -22,12 +22,17 @@ import lxml.html
 
 from indexer.clean.text import WS, LineRules, is_dated_item, is_related_header, punct_count, squash
 
-DROP_TAGS = frozenset(
-    ["script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "canvas", "template", "select", "option", "optgroup", "button", "input", "textarea", "head", "title", "meta", "link", "map", "area", "audio", "video", "source", "track", "nav", "aside", "footer", "header", "datalist", "dialog"]
-)
-BLOCK_TAGS = frozenset(
-    ["p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "tbody", "thead", "tfoot", "caption", "section", "article", "main", "blockquote", "pre", "dl", "dt", "dd", "form", "fieldset", "center", "address", "figure", "figcaption", "hr", "body", "html", "details", "summary", "menu", "dir", "legend", "text"]
-)
+DROP_TAGS = frozenset({
+    "script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "canvas",
+    "template", "select", "option", "optgroup", "button", "input", "textarea", "title", "meta", "link",
+    "map", "area", "audio", "video", "source", "track", "nav", "aside", "footer", "header", "datalist", "dialog"
+})
+BLOCK_TAGS = frozenset({
+    "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "td", "th", "tbody", "thead",
+    "tfoot", "caption", "section", "article", "main", "blockquote", "pre", "dl", "dt", "dd", "form", "fieldset",
+    "center", "address", "figure", "figcaption", "hr", "body", "html", "details", "summary", "menu", "dir",
+    "legend", "text", "head"
+})
 HEAD_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BOLD_TAGS = frozenset({"b", "strong"})
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
@@ -108,14 +113,14 @@ def _drop_keep_tail(el, parent) -> None:
     parent.remove(el)
 
 
-def extract_lines(root) -> tuple[list[Line], list[tuple[int, int, object]]]:
-    """Walk the tree once; return the lines and (first, end, element) for each block element."""
+def extract_lines(root) -> tuple[list[Line], list[list]]:
+    """Walk the tree once; return the lines and the block nodes [first, end, element, parent]."""
     lines: list[Line] = []
-    ranges: list[tuple[int, int, object]] = []
+    nodes: list[list] = []
     pieces: list[tuple[str, bool, bool]] = []
     state = {"a": 0, "b": 0}
     hstack: list[int] = []
-    open_blocks: list[tuple[object, int]] = []
+    open_ids: list[int] = []
     cmt_stack: list[object] = []
     hlevel_at_piece: list[int] = []
 
@@ -143,7 +148,8 @@ def extract_lines(root) -> tuple[list[Line], list[tuple[int, int, object]]]:
         if event == "start":
             if tag in BLOCK_TAGS:
                 flush()
-                open_blocks.append((el, len(lines)))
+                nodes.append([len(lines), None, el, open_ids[-1] if open_ids else -1])
+                open_ids.append(len(nodes) - 1)
                 if COMMENT_BOX.search((el.get("class") or "") + " " + (el.get("id") or "")):
                     cmt_stack.append(el)
             elif tag == "br":
@@ -166,12 +172,14 @@ def extract_lines(root) -> tuple[list[Line], list[tuple[int, int, object]]]:
                 flush()
                 if cmt_stack and cmt_stack[-1] is el:
                     cmt_stack.pop()
-                if open_blocks and open_blocks[-1][0] is el:
-                    _, first = open_blocks.pop()
-                    ranges.append((first, len(lines), el))
+                if open_ids and nodes[open_ids[-1]][2] is el:
+                    nodes[open_ids.pop()][1] = len(lines)
             add(el.tail)
     flush()
-    return lines, ranges
+    for node in nodes:
+        if node[1] is None:
+            node[1] = len(lines)
+    return lines, nodes
 
 
 def line_score(line: Line, rules: LineRules) -> float:
@@ -199,11 +207,17 @@ def line_score(line: Line, rules: LineRules) -> float:
     return -min(own, 10) * 0.5 - line.links
 
 
-def choose(lines: list[Line], ranges: list[tuple[int, int, object]], rules: LineRules,
-           comments: bool = False) -> tuple[int, int]:
-    """The (first, end) line range of the block element with the highest summed score.
+WHOLE_SLACK = 12.0
 
-    Unless ``comments`` is true, lines inside comment/reply containers count against a region.
+
+def choose(lines: list[Line], nodes: list[list], rules: LineRules,
+           comments: bool = False) -> tuple[int, int]:
+    """The (first, end) line range with the highest summed score that is a run of siblings.
+
+    For every block element, a maximum-subarray pass runs over its children (child elements and
+    loose lines, in order); the best run over the whole tree wins. A run of sibling paragraphs
+    inside a table cell that also holds link lists is found; a region never starts half-way into
+    a sidebar. Unless ``comments`` is true, lines inside comment/reply containers count against.
     """
     prefix = [0.0]
     for ln in lines:
@@ -211,28 +225,74 @@ def choose(lines: list[Line], ranges: list[tuple[int, int, object]], rules: Line
         if ln.cmt and not comments:
             ln.score = -abs(ln.score) - 1
         prefix.append(prefix[-1] + ln.score)
+    if MODE == "kadane":
+        return kadane([ln.score for ln in lines])
+    children: list[list[int]] = [[] for _ in nodes]
+    for i, node in enumerate(nodes):
+        if node[3] >= 0:
+            children[node[3]].append(i)
     best, best_range = float("-inf"), (0, len(lines))
-    # ranges are appended at element end, i.e. children before parents: a parent must beat
-    # the best child strictly to win, so ties keep the tighter region.
-    for first, end, _el in ranges:
+    whole, whole_range = float("-inf"), (0, len(lines))
+    for i, (first, end, _el, _parent) in enumerate(nodes):
         if end <= first:
             continue
-        s = prefix[end] - prefix[first]
-        if s > best:
-            best, best_range = s, (first, end)
+        full = prefix[end] - prefix[first]
+        if full > whole:  # children end before their parents start? no: ids are in start order
+            whole, whole_range = full, (first, end)
+        elif full == whole and end - first < whole_range[1] - whole_range[0]:
+            whole_range = (first, end)
+        cur, cur_start = 0.0, first
+        pos = first
+        units: list[tuple[int, int]] = []
+        for c in children[i]:
+            cf, ce = nodes[c][0], nodes[c][1]
+            units.extend((k, k + 1) for k in range(pos, cf))
+            if ce > cf:
+                units.append((cf, ce))
+            pos = max(pos, ce)
+        units.extend((k, k + 1) for k in range(pos, end))
+        for uf, ue in units:
+            sc = prefix[ue] - prefix[uf]
+            if cur <= 0:
+                cur, cur_start = sc, uf
+            else:
+                cur += sc
+            if cur > best or (cur == best and ue - cur_start < best_range[1] - best_range[0]):
+                best, best_range = cur, (cur_start, ue)
+    # a whole element that is nearly as good keeps its short edge lines ("各位代表：")
+    if whole >= best - max(WHOLE_SLACK, 0.05 * abs(best)):
+        return whole_range
     return best_range
+
+
+def kadane(scores: list[float]) -> tuple[int, int]:
+    """The contiguous (first, end) run with the largest sum (1-D maximum subarray)."""
+    best, cur, start, span = float("-inf"), 0.0, 0, (0, len(scores))
+    for i, sc in enumerate(scores):
+        if cur <= 0:
+            cur, start = sc, i
+        else:
+            cur += sc
+        if cur > best:
+            best, span = cur, (start, i + 1)
+    return span
+
+
+import os  # noqa: E402
+
+MODE = os.environ.get("CLEAN_MODE", "dom")
 
 
 def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ()) -> Extract:
     prune(root, selectors)
-    lines, ranges = extract_lines(root)
+    lines, nodes = extract_lines(root)
     if not lines:
         return Extract([], [], root)
-    first, end = choose(lines, ranges, rules)
+    first, end = choose(lines, nodes, rules)
     prose = sum(ln.score for ln in lines[first:end] if ln.score > 0)
     if prose < 100 and any(ln.cmt for ln in lines):
         # a page that is mostly comments (a review list, a thread): the comments are the content
-        first, end = choose(lines, ranges, rules, comments=True)
+        first, end = choose(lines, nodes, rules, comments=True)
     else:
         content = [ln for ln in lines[first:end] if not ln.cmt]
         return Extract(lines, content, root)

@@ -23,7 +23,7 @@ DATE_RE = re.compile(
     r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
 )
 
-_DATA = Path(__file__).with_name("boilerplate_lines.txt")
+_DATA = Path(__file__).parents[1] / "data" / "clean_boilerplate.txt"
 
 
 def squash(text: str) -> str:
@@ -45,7 +45,7 @@ def han_count(text: str) -> int:
 
 @lru_cache(maxsize=1)
 def builtin_patterns() -> tuple[re.Pattern, re.Pattern]:
-    """(short-line patterns, any-line patterns) from ``boilerplate_lines.txt``.
+    """(short-line patterns, any-line patterns) from ``indexer/data/clean_boilerplate.txt``.
 
     File format: one regular expression per line; ``#`` starts a comment; a line under the
     ``[short]`` header applies only to lines of at most SHORT_LINE characters, under ``[any]`` to
