@@ -38,6 +38,12 @@ BOLD_TAGS = frozenset({"b", "strong"})
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
 XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+NOISE_BOX = re.compile(
+    r"(?:^|[\s_-])(?:related|relate|relative|recommend\w*|stream|sidebar|side|widget\w*|hot\w*|rank\w*|footer|foot|"
+    r"copyright|share\w*|breadcrumbs?|crumbs?|nav\w*|menu\w*|ad|ads|advert\w*|banner\w*|guess\w*|tuijian|xgwz|"
+    r"promo\w*|sponsor\w*|popular|trending|toolbar|tags?|keywords?)(?:$|[\s_-])",
+    re.I,
+)
 COMMENT_BOX = re.compile(r"(?:^|[\s_-])(?:comments?|cmts?|replies|reply|respond|discuss)(?:$|[\s_-])", re.I)
 
 
@@ -50,6 +56,7 @@ class Line:
     htag: int  # 1–6 when inside <hN>, else 0
     score: float = 0.0
     cmt: bool = False  # inside a comments/replies container
+    noise: bool = False  # inside a container whose class/id says related/share/sidebar/…
 
 
 @dataclass
@@ -122,6 +129,7 @@ def extract_lines(root) -> tuple[list[Line], list[list]]:
     hstack: list[int] = []
     open_ids: list[int] = []
     cmt_stack: list[object] = []
+    noise_stack: list[object] = []
     hlevel_at_piece: list[int] = []
 
     def flush() -> None:
@@ -133,7 +141,8 @@ def extract_lines(root) -> tuple[list[Line], list[list]]:
             links = sum(len(WS.sub("", p[0])) for p in pieces if p[1])
             bold_chars = sum(len(WS.sub("", p[0])) for p in pieces if p[2])
             htag = min((h for h in hlevel_at_piece if h), default=0)
-            lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(cmt_stack)))
+            lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(cmt_stack),
+                              noise=bool(noise_stack)))
         pieces.clear()
         hlevel_at_piece.clear()
 
@@ -150,8 +159,11 @@ def extract_lines(root) -> tuple[list[Line], list[list]]:
                 flush()
                 nodes.append([len(lines), None, el, open_ids[-1] if open_ids else -1])
                 open_ids.append(len(nodes) - 1)
-                if COMMENT_BOX.search((el.get("class") or "") + " " + (el.get("id") or "")):
+                names = (el.get("class") or "") + " " + (el.get("id") or "")
+                if COMMENT_BOX.search(names):
                     cmt_stack.append(el)
+                if NOISE_BOX.search(names):
+                    noise_stack.append(el)
             elif tag == "br":
                 flush()
             if tag == "a":
@@ -172,6 +184,8 @@ def extract_lines(root) -> tuple[list[Line], list[list]]:
                 flush()
                 if cmt_stack and cmt_stack[-1] is el:
                     cmt_stack.pop()
+                if noise_stack and noise_stack[-1] is el:
+                    noise_stack.pop()
                 if open_ids and nodes[open_ids[-1]][2] is el:
                     nodes[open_ids.pop()][1] = len(lines)
             add(el.tail)
@@ -208,6 +222,7 @@ def line_score(line: Line, rules: LineRules) -> float:
 
 
 WHOLE_SLACK = 12.0
+NOISE_WEIGHT = 0.2
 
 
 def choose(lines: list[Line], nodes: list[list], rules: LineRules,
@@ -224,6 +239,8 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
         ln.score = line_score(ln, rules)
         if ln.cmt and not comments:
             ln.score = -abs(ln.score) - 1
+        elif ln.noise and ln.score > 0:
+            ln.score *= NOISE_WEIGHT
         prefix.append(prefix[-1] + ln.score)
     if MODE == "kadane":
         return kadane([ln.score for ln in lines])
