@@ -210,6 +210,8 @@ def line_score(line: Line, rules: LineRules) -> float:
     p = punct_count(text)
     if is_dated_item(text):
         return -min(n, 20)
+    if DATE_ONLY.match(text):
+        return -5.0
     own = n - line.links
     if p >= 1 and own >= 12 and not text.endswith(("...", "…")):
         # punctuation density: 1 mark every 8–40 characters is prose
@@ -222,6 +224,7 @@ def line_score(line: Line, rules: LineRules) -> float:
 
 
 WHOLE_SLACK = 12.0
+DATE_ONLY = re.compile(r"^\s*(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 NOISE_WEIGHT = 0.2
 
 
