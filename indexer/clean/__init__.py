@@ -14,6 +14,8 @@ A page with no document text raises ``CleanError`` with ``reason`` ("no_body", "
 
 from __future__ import annotations
 
+import re
+
 from indexer.clean import meta as M
 from indexer.clean.dedupe import mark_duplicates
 from indexer.clean.html import Line, extract, line_score, parse
@@ -120,23 +122,22 @@ def _clean_text(page: LoadedPage, settings: CleanSettings) -> CleanedPage:
     for i, ln in enumerate(lines):
         ln.score = line_score(ln, rules)
         if doc_title(Para(ln.text)):
-            ln.score = max(ln.score, 0.0)
-        if cur <= 0:
+            ln.score = max(ln.score, 1.0)
+        if cur < 0 or i == 0:
             cur, cur_start = ln.score, i
         else:
             cur += ln.score
         if cur > best:
             best, span = cur, (cur_start, i + 1)
     content = lines[span[0]:span[1]]
-    title = _text_title(raw, lines[: span[0]], rules)
+    title = re.sub(r"(?:篇[一二三四五六七八九十\d]+|【第[一二三四五六七八九十\d]+篇】)$", "",
+                   _text_title(raw, lines[: span[0]], rules)).strip()
     date = (M.date_from_lines(raw) or M.signature_date([ln.text for ln in content]) or M.year_of(title))
     paras = _filter(content, raw, rules, title, total=total)
     return _finish(page, paras, title, url, site, date)
 
 
 def _text_title(raw: list[str], head: list[Line], rules: LineRules) -> str:
-    import re
-
     for line in raw:
         m = re.match(r"^(?:本文标题|标题|文章标题)\s*[:：]\s*(.{2,80})$", line)
         if m:
@@ -156,11 +157,6 @@ def _text_title(raw: list[str], head: list[Line], rules: LineRules) -> str:
             return s
     for line in raw[:10]:
         s = line.strip()
-        t = doc_title(Para(s))
-        if t:
-            import re as _re
-
-            return _re.sub(r"(?:篇[一二三四五六七八九十\d]+|【第[一二三四五六七八九十\d]+篇】)$", "", s).strip() or s
         if 4 <= len(s) <= 60 and not rules.is_boilerplate(s) and punct_count(s) <= 2:
             return s
     return ""

@@ -56,11 +56,12 @@ def heading_level(p: Para) -> float | None:
     s = WS.sub("", p.text)
     if not s:
         return None
-    limit = HEADING_MAX + (20 if p.hint else 0)
-    if len(s) > limit:
-        return None
     inside = s[:-1]
     if SENT_INSIDE.search(inside):
+        return None
+    # a numbered line without any sentence end may run a little longer
+    limit = HEADING_MAX + (20 if p.hint else 0) + (10 if not SENT_INSIDE.search(s) else 0)
+    if len(s) > limit:
         return None
     for level, pat in MARKERS:
         m = pat.match(s)
@@ -68,7 +69,8 @@ def heading_level(p: Para) -> float | None:
             if level == 6 and not p.hint and len(s) > 30:
                 return None
             return float(level)
-    if p.hint and not s.endswith(("。", "：", ":")) and punct_count(s) <= 3 and len(s) <= HEADING_MAX:
+    if p.hint and not s.endswith(("。", "：", ":")) and punct_count(s) <= 3 and len(s) <= HEADING_MAX \
+            and not SENT_INSIDE.search(s):
         return 0.5 if p.hlevel and p.hlevel <= 2 else 1.5
     return None
 
