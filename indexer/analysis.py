@@ -89,7 +89,8 @@ def init_jieba(cache_dir: str | Path | None, user_dicts: list[str | Path] = (), 
         jieba.initialize()
         for p in user_dicts:
             if p and Path(p).is_file():
-                jieba.load_userdict(str(p))
+                with open(p, "rb") as fh:  # jieba leaves a path it opens unclosed
+                    jieba.load_userdict(fh)
         for w in extra_words:
             jieba.add_word(w)
         _initialised.clear()
@@ -148,6 +149,22 @@ def _subwords(word: str):
             if gram not in seen and freq.get(gram):
                 seen.add(gram)
                 yield gram, i, i + n
+
+
+def cover_subwords(word: str) -> list[str]:
+    """Dictionary words that split ``word`` end to end (民主管理 → [民主, 管理]), or [] if none do."""
+    freq = jieba.dt.FREQ
+    n = len(word)
+    best: list[list[str] | None] = [None] * (n + 1)
+    best[0] = []
+    for i in range(n):
+        if best[i] is None:
+            continue
+        for j in range(i + 2, min(n, i + 4) + 1):
+            piece = word[i:j]
+            if (j - i < n) and freq.get(piece) and (best[j] is None or len(best[j]) > len(best[i]) + 1):
+                best[j] = best[i] + [piece]
+    return best[n] or []
 
 
 def bigrams(text: str) -> list[Token]:

@@ -23,6 +23,7 @@ class Unit:
     raw: str
     terms: tuple[str, ...]
     phrase: bool = False  # terms must be adjacent and in order
+    exact: bool = False  # quoted: no sub-word or partial matching
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQu
         if not terms:
             pending_or = False
             continue
-        unit = Unit(raw=value, terms=terms, phrase=quoted is not None and len(terms) > 1)
+        unit = Unit(raw=value, terms=terms, phrase=quoted is not None and len(terms) > 1, exact=quoted is not None)
         if neg:
             q.exclude.append(unit)
         elif fname == "title":

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from indexer.analysis import Analyzer, normalise_with_map
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
-from indexer.store import RawHit, Store
+from indexer.store import RawHit, RawResult, Store
 
 SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
-FALLBACK_BELOW = 1  # fewer all-words matches than this → any-word matching
+SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,12 @@ def highlight(text: str, spans: list[tuple[int, int]], width: int | None = None)
     return "".join(out)
 
 
+def _relaxable(pq: ParsedQuery) -> bool:
+    """True when matching fewer words could find more: several clauses, or a clause of several words."""
+    units = [u for c in pq.must for u in c.alternatives]
+    return len(pq.must) > 1 or any(len(u.terms) > 1 and not u.phrase for u in units)
+
+
 def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
            max_query_chars: int = 500) -> SearchResult:
     """Run one query. Never raises for odd query text: it is parsed leniently."""
@@ -128,11 +134,15 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     need = page * per_page
     fetch = min(2000, need * 3 + 30) if options.collapse else need
     raw = store.search(pq, fetch, sort=sort, filters=filters)
-    if raw.total < FALLBACK_BELOW and len(pq.must) > 1:
-        raw = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
-        if raw.total:
+    if raw.total < SUPPLEMENT_BELOW and _relaxable(pq):
+        extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
+        seen = {h.record.id for h in raw.hits}
+        added = [h for h in extra.hits if h.record.id not in seen]
+        if added:
             result.partial = True
-            result.notice = "没有同时包含所有词的结果，以下为包含部分词的结果"
+            result.notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not raw.total else
+                             f"同时包含所有词的结果只有 {raw.total} 条，其后为包含部分词的结果")
+            raw = RawResult(max(extra.total, raw.total), raw.hits + added, extra.facets)
     result.facets = raw.facets
     grouped = collapse(raw.hits) if options.collapse else [(h, 0) for h in raw.hits]
     # total counts distinct results: matched sections minus the copies folded away among those fetched.

@@ -35,6 +35,8 @@ FORMAT_VERSION = "1"
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
+SUBWORD_BOOST = 0.5
+COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
 
 
 class IndexMissing(Exception):
@@ -298,11 +300,26 @@ class Store:
             local.searcher = s
         yield s
 
-    def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True) -> wq.Query:
+    def _term_query(self, term: str, fields_boosts: dict[str, float], exact: bool = False) -> wq.Query:
+        q = wq.Or([wq.Term(f, term, boost=b) for f, b in fields_boosts.items()])
+        if exact or len(term) < 4:
+            return q
+        # A long query word also matches its dictionary parts (拔河比赛 → 拔河 + 比赛), scored lower:
+        # jieba may have cut the document's text differently.
+        parts = analysis.cover_subwords(term)
+        if not parts:
+            return q
+        part_q = wq.And([wq.Or([wq.Term(f, p, boost=b * SUBWORD_BOOST) for f, b in fields_boosts.items()])
+                         for p in parts])
+        return wq.Or([q, part_q])
+
+    def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True,
+                    any_term: bool = False) -> wq.Query:
         if unit.phrase:
             word = wq.Or([wq.Phrase(f, list(unit.terms), boost=b) for f, b in fields_boosts.items()])
         else:
-            word = wq.And([wq.Or([wq.Term(f, t, boost=b) for f, b in fields_boosts.items()]) for t in unit.terms])
+            parts = [self._term_query(t, fields_boosts, unit.exact) for t in unit.terms]
+            word = wq.Or(parts, scale=COVERAGE_BONUS) if any_term else wq.And(parts)
         if not with_bigrams:
             return word
         grams = [t.text for t in analysis.bigrams(unit.raw)]
@@ -311,7 +328,9 @@ class Store:
         return word
 
     def to_whoosh(self, pq: ParsedQuery, any_match: bool = False) -> wq.Query:
-        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS) for u in c.alternatives]) for c in pq.must]
+        """Our query tree → a Whoosh query. ``any_match`` relaxes "every word" to "any word, more is better"."""
+        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match) for u in c.alternatives])
+                   for c in pq.must]
         title_fields = {"document": 1.0, "page_title": 1.0}
         clauses += [self._unit_query(u, title_fields, with_bigrams=False) for u in pq.title]
         if pq.sites:
@@ -321,7 +340,7 @@ class Store:
         if not clauses:
             return wq.NullQuery
         if any_match and pq.must:
-            text_part = wq.Or(clauses[: len(pq.must)])
+            text_part = wq.Or(clauses[: len(pq.must)], scale=COVERAGE_BONUS)
             filters = clauses[len(pq.must):]
             q = wq.And([text_part, *filters]) if filters else text_part
         else:
@@ -350,7 +369,8 @@ class Store:
             kwargs["maptype"] = sorting.Count
         with self.searcher() as s:
             results = s.search(q, **kwargs)
-            hits = [RawHit(_record(h.fields()), float(h.score or 0.0), _word_terms(h.matched_terms() or ()))
+            hits = [RawHit(_record(h.fields()), h.score if isinstance(h.score, float) else 0.0,
+                           _word_terms(h.matched_terms() or ()))
                     for h in results]
             counts: dict[str, dict[str, int]] = {}
             if facets:

@@ -1,0 +1,82 @@
+"""Fixtures that build the real thing: an index of the sample corpus in scraped/, built once per run."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from indexer.build import build_index
+from indexer.config import Config, load_config
+from indexer.engine import open_store
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRAPED = ROOT / "scraped"
+SHARED = ROOT.parent / "shared"
+SEEDS = sorted(SCRAPED.glob("0*.txt"))
+
+
+def seed(prefix: str) -> Path:
+    """The seed page whose name starts with ``prefix`` (e.g. "000")."""
+    return next(p for p in SEEDS if p.name.startswith(prefix))
+
+
+def make_config(tmp: Path, source: Path = SCRAPED, **overrides) -> Config:
+    return load_config(ROOT / "config.yaml", {"source_dir": str(source), "index_dir": str(tmp / "index"),
+                                              "cache_dir": str(tmp / "cache"), **overrides})
+
+
+@pytest.fixture(scope="session")
+def corpus_config(tmp_path_factory) -> Config:
+    """Config over scraped/ with an index built once for the whole test run."""
+    tmp = tmp_path_factory.mktemp("corpus")
+    config = make_config(tmp)
+    report = build_index(config, open_store(config), progress=False, workers=1)
+    assert report.indexed == report.pages, report.summary()
+    return config
+
+
+@pytest.fixture(scope="session")
+def store(corpus_config):
+    return open_store(corpus_config)
+
+
+@pytest.fixture(scope="session")
+def app(corpus_config):
+    from webapp import create_app
+
+    app = create_app(corpus_config)
+    app.config["TESTING"] = True
+    return app
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    """Environment for running the `unionsearch` command in a subprocess."""
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def seeds_config(tmp_path_factory) -> Config:
+    """Config with an index of the five seed pages only (the issue's ranking checks use it)."""
+    tmp = tmp_path_factory.mktemp("seeds")
+    source = tmp / "pages"
+    source.mkdir()
+    for p in SEEDS:
+        (source / p.name).write_bytes(p.read_bytes())
+    config = make_config(tmp, source)
+    build_index(config, open_store(config), progress=False, workers=1)
+    return config
+
+
+@pytest.fixture(scope="session")
+def seeds_store(seeds_config):
+    return open_store(seeds_config)

@@ -1,0 +1,44 @@
+"""Query syntax: never an exception; odd syntax falls back to plain words."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.build import make_analyzer
+from indexer.query import parse_query
+
+ODD_QUERIES = ['"', '""', '*', '?', 'AND', 'OR', 'NOT', 'title:', 'site:', 'year:', 'year:abc', 'year:3000..1',
+               '-', '--', '(', ')', '[', '{', '\\', ':', 'a' * 600, '职' * 600, '😀😀 工会', "'; DROP TABLE x; --",
+               "1' OR '1'='1", '<script>alert(1)</script>', '\x00\x01', '“', '”职工', 'title:"未闭合', '%s%n',
+               '\u202e反转', 'ｔｉｔｌｅ：工会']
+
+
+@pytest.fixture(scope="module")
+def analyzer(corpus_config):
+    return make_analyzer(corpus_config)
+
+
+@pytest.mark.parametrize("text", ODD_QUERIES)
+def test_odd_queries_parse(text, analyzer):
+    parse_query(text, analyzer)
+
+
+def test_syntax(analyzer):
+    q = parse_query('职代会 "送温暖基金" -煤炭 女工 OR 女职工 title:总结 site:zuowendang.com year:2019..2023', analyzer)
+    assert [u.raw for c in q.must for u in c.alternatives] == ["职代会", "送温暖基金", "女工", "女职工"]
+    assert q.must[1].alternatives[0].phrase
+    assert len(q.must[2].alternatives) == 2  # the OR group is one clause
+    assert [u.raw for u in q.exclude] == ["煤炭"]
+    assert [u.raw for u in q.title] == ["总结"]
+    assert q.sites == ["zuowendang.com"]
+    assert (q.year_from, q.year_to) == (2019, 2023)
+
+
+def test_single_year_and_unknown_field(analyzer):
+    q = parse_query("year:2023 foo:职工之家", analyzer)
+    assert (q.year_from, q.year_to) == (2023, 2023)
+    assert "职工之家" in [t for c in q.must for u in c.alternatives for t in u.terms]
+
+
+def test_length_is_capped(analyzer):
+    assert len(parse_query("工会" * 1000, analyzer, max_chars=500).text) == 500

@@ -1,0 +1,125 @@
+"""search(): ranking, phrases, exclusion, synonyms, collapse, snippets and facets on the real corpus."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from test_query import ODD_QUERIES
+
+from indexer.search import SearchOptions, highlight, search
+
+
+def sources(result):
+    return [h.record.source for h in result.hits]
+
+
+def test_phrase_finds_sections_of_000_and_002(store):
+    result = search(store, '"职工之家"', SearchOptions(per_page=20))
+    found = {s[:3] for s in sources(result)}
+    assert {"000", "002"} <= found
+    for hit in result.hits:
+        assert "职工之家" in hit.record.heading + hit.record.text
+
+
+def test_farmworkers_query_ranks_003_first_on_the_seeds(seeds_store):
+    result = search(seeds_store, "农民工入会")
+    assert sources(result)[0].startswith("003_")
+
+
+def test_exclusion_removes_sections(store):
+    with_coal = search(store, "劳动竞赛", SearchOptions(per_page=100))
+    without = search(store, "劳动竞赛 -煤炭", SearchOptions(per_page=100))
+    assert any("煤炭" in h.record.text for h in with_coal.hits)
+    assert without.hits and not any("煤炭" in h.record.text + h.record.heading for h in without.hits)
+
+
+def test_synonyms_find_the_long_form(store):
+    short = {h.record.id for h in search(store, "职代会", SearchOptions(per_page=100)).hits}
+    long = {h.record.id for h in search(store, "职工代表大会", SearchOptions(per_page=100)).hits}
+    assert short <= long  # the long form also matches inside 教职工代表大会 through the bigram field
+    texts = [h.record.text for h in search(store, "职代会", SearchOptions(per_page=100)).hits]
+    assert any("职工代表大会" in t and "职代会" not in t for t in texts)
+
+
+def test_traditional_and_full_width_queries_match(store):
+    simplified = search(store, "职工之家").total
+    assert simplified > 0
+    assert search(store, "職工之家").total == simplified
+    assert search(store, "ｔｉｔｌｅ:工会").total >= 0  # parses, no error
+
+
+def test_bigram_fallback_matches_a_word_cut_differently(store):
+    # "会建成温暖" is not a jieba word sequence of the text, but its characters are contiguous in 000.
+    result = search(store, '"会建成温暖"')
+    assert result.total >= 1
+    assert any("会建成温暖" in h.record.heading + h.record.text for h in result.hits)
+
+
+def test_near_copies_collapse_into_one_result(store):
+    result = search(store, "申报了本年度职工小家", SearchOptions(per_page=10))
+    keys = [h.record.text for h in result.hits if "申报了本年度职工小家" in h.record.text]
+    assert len(keys) == 1  # 000 holds five near-copies of this summary
+    assert result.hits[0].similar >= 1
+
+
+def test_pages_do_not_overlap(store):
+    first = search(store, "职工", SearchOptions(page=1, per_page=5))
+    second = search(store, "职工", SearchOptions(page=2, per_page=5))
+    assert first.total == second.total > 10
+    assert not {h.record.id for h in first.hits} & {h.record.id for h in second.hits}
+
+
+def test_partial_matches_are_announced(store):
+    result = search(store, "拔河比赛 量子计算机")
+    assert result.partial and result.notice and result.hits
+
+
+def test_facets_count_the_matches(store):
+    result = search(store, "工会", SearchOptions(per_page=5))
+    assert result.facets["year"] and result.facets["org_type"]
+    for name, counts in result.facets.items():
+        assert sum(counts.values()) <= result.total + sum(h.similar for h in result.hits) + 1000, name
+    year, count = next(iter(result.facets["year"].items()))
+    filtered = search(store, "工会", SearchOptions(per_page=100, filters=(("year", year),)))
+    assert filtered.hits and all(h.record.year == int(year) for h in filtered.hits)
+
+
+def test_year_range_and_site_filters(store):
+    result = search(store, "工会 year:2023..2023", SearchOptions(per_page=100))
+    assert result.hits and all(h.record.year == 2023 for h in result.hits)
+    site = search(store, "工会 site:zuowendang.com", SearchOptions(per_page=100))
+    assert site.hits and all(h.record.site.endswith("zuowendang.com") for h in site.hits)
+
+
+def test_sort_by_date_puts_newest_first(store):
+    result = search(store, "工会", SearchOptions(per_page=20, sort="date"))
+    dates = [h.record.date for h in result.hits if h.record.date]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_snippets_mark_whole_words_and_escape_the_rest():
+    text = "<b>职工</b>之家 & 工会"
+    out = highlight(text, [(3, 5)])
+    assert out == "&lt;b&gt;<mark>职工</mark>&lt;/b&gt;之家 &amp; 工会"
+
+
+def test_snippet_window_never_cuts_a_marked_word():
+    text = "甲" * 100 + "职工之家" + "乙" * 100
+    out = highlight(text, [(100, 104)], width=40)
+    assert "<mark>职工之家</mark>" in out
+
+
+def test_every_snippet_marks_a_query_word(store):
+    result = search(store, "困难职工 慰问金", SearchOptions(per_page=10))
+    assert result.hits
+    for hit in result.hits:
+        marked = re.findall(r"<mark>(.*?)</mark>", hit.snippet)
+        assert marked, hit.snippet
+        assert "<" not in re.sub(r"</?mark>", "", hit.snippet)
+
+
+@pytest.mark.parametrize("text", ODD_QUERIES)
+def test_odd_queries_return_a_result(store, text):
+    result = search(store, text)
+    assert result.total >= 0
