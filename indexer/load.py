@@ -29,6 +29,8 @@ _BOMS = (
 _DECLARED = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_\-]+)""", re.I)
 _XML_DECL = re.compile(rb"""<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_\-]+)""", re.I)
 _SAVED_FROM = re.compile(r"<!--\s*saved from url=\(\d+\)\s*(\S+?)\s*-->", re.I)
+# CleanEval-style dumps start with <text id="URL" title=… encoding=…> before <html>.
+_CLEANEVAL_URL = re.compile(r"""^\s*<text\b[^>]*\bid\s*=\s*["']?(https?://[^"'\s>]+)""", re.I)
 # Labels that real Chinese pages use loosely; all decode as the GB18030 superset.
 _WIDEN = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
           "cp936": "gb18030", "euc-cn": "gb18030", "big5": "big5hkscs"}
@@ -59,9 +61,12 @@ def normalise_codec(label: str) -> str | None:
     label = label.strip().lower()
     label = _WIDEN.get(label, label)
     try:
-        return codecs.lookup(label).name
-    except LookupError:
+        info = codecs.lookup(label)
+    except (LookupError, TypeError, ValueError):
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name.startswith(("utf-16", "utf-32", "utf-7")):
+        return None  # "hex", "rot13", … are not page encodings; a <meta> saying utf-16 is wrong (WHATWG)
+    return info.name
 
 
 def declared_charset(head: bytes) -> str | None:
@@ -102,7 +107,10 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
     candidates.append("gb18030")
     best_text, best_codec, best_bad = "", "utf-8", None
     for codec in dict.fromkeys(candidates):
-        text = data.decode(codec, errors="replace")
+        try:
+            text = data.decode(codec, errors="replace")
+        except (LookupError, UnicodeError, TypeError, ValueError):
+            continue  # a label such as "hex" names a codec that is not a text encoding
         bad = text.count("\ufffd")
         if bad == 0:
             return text, codec, 0
@@ -131,7 +139,10 @@ def mhtml_to_html(data: bytes) -> tuple[bytes, str | None]:
             charset = part.get_content_charset()
             if charset and normalise_codec(charset):
                 codec = _WIDEN.get(normalise_codec(charset), normalise_codec(charset))
-                payload = payload.decode(codec, errors="replace").encode("utf-8")
+                try:
+                    payload = payload.decode(codec, errors="replace").encode("utf-8")
+                except (LookupError, UnicodeError, TypeError, ValueError):
+                    pass
             return payload, part.get("Content-Location") or location
     raise LoadError("no_html", "MHTML file has no text/html part")
 
@@ -162,7 +173,14 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
         raise LoadError("empty", "empty file")
     url = None
     if kind == "mhtml":
-        data, url = mhtml_to_html(data)
+        try:
+            data, url = mhtml_to_html(data)
+        except LoadError:
+            raise
+        except Exception as e:  # the email parser on garbage: report, never crash
+            raise LoadError("bad_mhtml", f"unreadable MHTML ({type(e).__name__})") from None
+        if not isinstance(data, bytes) or not data.strip():
+            raise LoadError("empty", "MHTML file has an empty HTML part")
         kind = "html"
     if _looks_binary(data):
         raise LoadError("binary", "binary content, not a text or HTML page")
@@ -170,8 +188,8 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
     if replaced > max(8, MAX_REPLACED_SHARE * len(text)):
         raise LoadError("bad_encoding", f"does not decode cleanly ({replaced} bad characters as {codec})")
     if kind == "html":
-        m = _SAVED_FROM.search(text[:2048])
-        if m:
+        m = _SAVED_FROM.search(text[:2048]) or _CLEANEVAL_URL.match(text[:2048])
+        if m and not url:
             url = m.group(1)
     source = p.name
     if root is not None:
