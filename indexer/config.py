@@ -30,6 +30,9 @@ class ServerSettings:
     port: int = setting(8000, "Port `unionsearch serve` listens on.")
     threads: int = setting(4, "Waitress worker threads.")
     cors_origins: list = setting([], "Origins allowed to call the JSON API cross-origin ('*' for any).")
+    frame_ancestors: list = setting(
+        [], "Origins allowed to show the /embed page in an iframe, besides this site itself ('*' for any)."
+    )
 
 
 @dataclass(frozen=True)

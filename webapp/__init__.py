@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from flask import Flask
 
 from indexer.config import Config, load_config
+
+try:
+    __version__ = version("unionsearch")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0"
 
 
 def create_app(test_config: Config | dict | None = None) -> Flask:
@@ -24,9 +31,10 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.add_template_filter(lambda d, key: {k: v for k, v in d.items() if k != key}, "reject_key")
 
-    from webapp import api, store, views
+    from webapp import api, security, store, views
 
     store.init_app(app)
+    security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     app.add_url_rule("/", endpoint="index")

@@ -13,15 +13,21 @@ from indexer.cli import _config, _store, cli, config_option, index_option
 @click.option("--host", help="Interface to listen on (default from config: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default from config: 8000).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads.")
-@click.option("--cors-origin", "cors_origins", multiple=True, help="Allow this origin to call the API (repeatable).")
+@click.option("--cors-origin", "cors_origins", multiple=True,
+              help="Allow this origin (e.g. http://intranet.example) to call the JSON API from a browser; "
+                   "repeatable, replaces server.cors_origins. '*' allows any.")
+@click.option("--frame-ancestor", "frame_ancestors", multiple=True,
+              help="Allow this origin to show /embed in an iframe; repeatable, replaces server.frame_ancestors.")
 @click.option("--get", "get_path", help="Run one request through the app, print the body and exit (smoke test).")
 @index_option
 @config_option
-def serve(host, port, threads, cors_origins, get_path, index_dir, config_path):
+def serve(host, port, threads, cors_origins, frame_ancestors, get_path, index_dir, config_path):
     """Serve the search site, the JSON API and the widget with waitress."""
     server = {k: v for k, v in dict(host=host, port=port, threads=threads).items() if v is not None}
     if cors_origins:
         server["cors_origins"] = list(cors_origins)
+    if frame_ancestors:
+        server["frame_ancestors"] = list(frame_ancestors)
     config = _config(config_path, index_dir=index_dir, server=server or None)
     _store(config)
     from webapp import create_app
@@ -33,7 +39,10 @@ def serve(host, port, threads, cors_origins, get_path, index_dir, config_path):
         sys.exit(0 if response.status_code == 200 else 1)
     import waitress
 
-    click.echo(f"serving http://{config.server.host}:{config.server.port}/  (Ctrl+C to stop)")
+    click.echo(f"serving http://{config.server.host}:{config.server.port}/ with {config.server.threads} threads"
+               f"  (Ctrl+C to stop)")
+    if config.server.cors_origins:
+        click.echo(f"JSON API open to: {', '.join(config.server.cors_origins)}")
     waitress.serve(app, host=config.server.host, port=config.server.port, threads=config.server.threads,
                    ident="unionsearch")
 

@@ -1,14 +1,24 @@
-"""HTML pages: home, results, document."""
+"""HTML pages: home, results, document (+ .txt), the iframe mode, embed.js, OpenSearch, health, errors."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+import io
+import re
 
-from indexer.search import FILTERS, SearchOptions, search
+from flask import Blueprint, current_app, render_template, request, send_file, send_from_directory, url_for
+from werkzeug.exceptions import HTTPException, NotFound
+
+from indexer.model import SectionRecord
+from indexer.search import FILTERS, SORTS, SearchOptions, search
 from indexer.store import IndexIncompatible, IndexMissing
 from webapp.store import get_config, get_store
 
 bp = Blueprint("site", __name__)
+
+MAX_FILTER_CHARS = 100
+SIMILAR_DOCS = 5
+EMBED_PER_PAGE = 5
+_QUERY_SYNTAX = re.compile(r"[\"“”:：()\[\]-]+")
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -19,58 +29,198 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
 
 
 def search_options(default_per_page: int | None = None) -> SearchOptions:
-    """SearchOptions from the request's query string (shared by pages and API); bad values → defaults."""
+    """SearchOptions from the request's query string for the HTML pages: bad values fall back to defaults."""
     cfg = get_config().search
     per_page = _int_arg("per_page", default_per_page or cfg.per_page, 1, cfg.max_per_page)
-    filters = tuple((k, request.args[k]) for k in FILTERS if request.args.get(k))
+    filters = tuple((k, request.args[k].strip()[:MAX_FILTER_CHARS]) for k in FILTERS if request.args.get(k, "").strip())
     sort = request.args.get("sort", "relevance")
-    return SearchOptions(page=_int_arg("page", 1, 1, 10_000), per_page=per_page,
-                         sort=sort if sort in ("relevance", "date") else "relevance",
-                         filters=filters, snippet_chars=cfg.snippet_chars)
+    return SearchOptions(page=_int_arg("page", 1, 1, 1000), per_page=per_page,
+                         sort=sort if sort in SORTS else "relevance", filters=filters,
+                         snippet_chars=cfg.snippet_chars)
 
 
-def _stats() -> dict:
-    try:
-        return get_store().stats()
-    except (IndexMissing, IndexIncompatible):
+def query_arg() -> str:
+    return request.args.get("q", "").strip()[: get_config().search.max_query_chars]
+
+
+def stats() -> dict:
+    """Index statistics, computed once per index generation (the home page shows them on every visit)."""
+    store = get_store()
+    gen = store.current_generation()
+    cache = current_app.extensions.setdefault("unionsearch.stats", {})
+    if gen is None:
         return {"exists": False}
+    if cache.get("gen") != gen.name:
+        try:
+            cache.update(gen=gen.name, stats=store.stats())
+        except (IndexMissing, IndexIncompatible):
+            return {"exists": False}
+    return cache["stats"]
+
+
+def broader_queries(q: str) -> list[str]:
+    """Shorter queries to offer when ``q`` found nothing: each word, or the query without its syntax."""
+    plain = " ".join(_QUERY_SYNTAX.sub(" ", q).split())
+    words = [w for w in plain.split() if len(w) > 1 or not w.isascii()]
+    if len(words) == 1:
+        words = [t.text for t in get_store().analyzer.tokens(words[0], "query") if len(t.text) > 1]
+        if len(words) < 2:
+            words = []
+    out = [w for w in dict.fromkeys(words) if w != q][:4]
+    if plain and plain != q and plain not in out:
+        out.insert(0, plain)
+    return out
 
 
 @bp.route("/", endpoint="index")
 def index():
-    return render_template("index.html", stats=_stats())
+    return render_template("index.html", stats=stats())
 
 
 @bp.route("/search")
 def results():
-    q = request.args.get("q", "").strip()
+    q = query_arg()
     if not q:
-        return render_template("index.html", stats=_stats())
+        return render_template("index.html", stats=stats())
     options = search_options()
     result = search(get_store(), q, options, get_config().search.max_query_chars)
-    return render_template("results.html", q=q, result=result, options=options,
-                           active=dict(options.filters))
+    active = dict(options.filters)
+    return render_template("results.html", q=q, result=result, options=options, active=active,
+                           broader=broader_queries(q) if not result.hits else [])
+
+
+def get_document(doc_id: str) -> list[SectionRecord]:
+    """The sections of document ``doc_id``. Raises NotFound (404) naming the id when there is none.
+
+    Ids are looked up in the index only; they never reach the file system."""
+    sections = get_store().document(doc_id[:64])
+    if not sections:
+        raise NotFound(description=f"没有编号为 {doc_id[:64]} 的文档")
+    return sections
+
+
+def similar_documents(first: SectionRecord, limit: int = SIMILAR_DOCS) -> list[SectionRecord]:
+    """Other documents that match this one's title, best first (one section record per document)."""
+    title = " ".join(_QUERY_SYNTAX.sub(" ", first.document or first.page_title).split())
+    if not title:
+        return []
+    options = SearchOptions(per_page=40, snippets=False, collapse=False)
+    result = search(get_store(), title, options, get_config().search.max_query_chars)
+    seen = {first.doc_id}
+    out: list[SectionRecord] = []
+    for hit in result.hits:
+        if hit.record.doc_id not in seen:
+            seen.add(hit.record.doc_id)
+            out.append(hit.record)
+        if len(out) >= limit:
+            break
+    return out
 
 
 @bp.route("/doc/<doc_id>")
 def document(doc_id: str):
-    # Ids are looked up in the index only; they never reach the file system.
-    sections = get_store().document(doc_id[:64])
-    if not sections:
-        abort(404, description="没有这篇文档")
+    sections = get_document(doc_id)
     return render_template("document.html", sections=sections, first=sections[0],
-                           highlight=request.args.get("s", ""))
+                           highlight=request.args.get("s", ""), q=query_arg(),
+                           similar=similar_documents(sections[0]))
 
 
-@bp.app_errorhandler(404)
-def not_found(e):
-    if request.path.startswith("/api/"):
-        return {"ok": False, "status": 404, "error": "not found"}, 404
-    return render_template("error.html", status=404, message=getattr(e, "description", "页面不存在")), 404
+def document_text(sections: list[SectionRecord]) -> str:
+    first = sections[0]
+    lines = [first.document]
+    meta = [f"{label}：{value}" for label, value in (("来源", first.url), ("网站", first.site), ("日期", first.date))
+            if value]
+    lines += meta
+    for s in sections:
+        lines.append("")
+        if s.heading:
+            lines.append(s.heading)
+        lines.append(s.text)
+    return "\n".join(lines) + "\n"
+
+
+@bp.route("/doc/<doc_id>.txt", endpoint="document_text")
+def document_text_download(doc_id: str):
+    sections = get_document(doc_id)
+    name = re.sub(r'[\\/:*?"<>|\s]+', "_", sections[0].document)[:60] or doc_id
+    return send_file(io.BytesIO(document_text(sections).encode("utf-8")), mimetype="text/plain",
+                     as_attachment=True, download_name=f"{name}.txt", max_age=0)
+
+
+@bp.route("/embed")
+def embed():
+    """The iframe mode: a compact search box and results list; links open our pages in a new tab."""
+    q = query_arg()
+    result = None
+    options = search_options(default_per_page=EMBED_PER_PAGE)
+    if q:
+        result = search(get_store(), q, options, get_config().search.max_query_chars)
+    return render_template("embed.html", q=q, result=result, options=options, default_per_page=EMBED_PER_PAGE)
+
+
+@bp.route("/embed.js")
+def embed_js():
+    response = send_from_directory(bp.root_path + "/static", "embed.js", mimetype="text/javascript", max_age=300)
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.route("/opensearch.xml")
+def opensearch():
+    root = request.url_root.rstrip("/")
+    body = render_template("opensearch.xml", root=root)
+    return current_app.response_class(body, mimetype="application/opensearchdescription+xml")
+
+
+def health():
+    """200 ``{"ok": true, "index": {...}}`` when the index can be searched, else 503."""
+    store = get_store()
+    try:
+        gen = store.current_generation()
+        if gen is None:
+            raise IndexMissing(f"no index in {store.dir}; run `unionsearch index` first")
+        with store.searcher() as s:
+            sections = s.doc_count()
+    except (IndexMissing, IndexIncompatible) as e:
+        return {"ok": False, "status": 503, "error": str(e), "errors": [str(e)], "index": {"exists": False}}, 503
+    return {"ok": True, "index": {"exists": True, "generation": gen.name, "sections": sections}}
+
+
+@bp.route("/healthz")
+def healthz():
+    return health()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+@bp.app_errorhandler(HTTPException)
+def http_error(e: HTTPException):
+    status = e.code or 500
+    if _wants_json():
+        message = {404: "not found", 405: "method not allowed"}.get(status, e.description or e.name)
+        return {"ok": False, "status": status, "error": message, "errors": [message]}, status
+    ours = isinstance(e.description, str) and not e.description.isascii()  # a Chinese message we wrote
+    message = e.description if ours else {404: "页面不存在", 405: "不支持这种请求方法"}.get(status, e.name)
+    return render_template("error.html", status=status, message=message), status
+
+
+@bp.app_errorhandler(IndexMissing)
+@bp.app_errorhandler(IndexIncompatible)
+def index_unavailable(e: Exception):
+    if _wants_json():
+        return {"ok": False, "status": 503, "error": str(e), "errors": [str(e)]}, 503
+    return render_template("error.html", status=503, message="搜索索引暂不可用，请稍后再试。"), 503
 
 
 @bp.app_errorhandler(500)
 def server_error(e):
-    if request.path.startswith("/api/"):
-        return {"ok": False, "status": 500, "error": "internal error"}, 500
+    if _wants_json():
+        return {"ok": False, "status": 500, "error": "internal error", "errors": ["internal error"]}, 500
     return render_template("error.html", status=500, message="服务器内部错误"), 500
+
+
+@bp.app_context_processor
+def site_globals():
+    return {"opensearch_url": url_for("site.opensearch")}

@@ -1,0 +1,113 @@
+"""`unionsearch serve`: options reach waitress and the app; --get smoke test; a real server in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT
+
+from webapp.cli import cli
+
+
+def run(args):
+    return CliRunner().invoke(cli, ["serve", "--config", str(ROOT / "config.yaml"), *args])
+
+
+def test_get_runs_one_request(corpus_config):
+    result = run(["--index", str(corpus_config.index_path), "--get", "/api/search?q=职代会"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"] is True
+
+
+def test_get_exits_1_unless_200(corpus_config):
+    result = run(["--index", str(corpus_config.index_path), "--get", "/api/search?per_page=1000&q=x"])
+    assert result.exit_code == 1
+    assert json.loads(result.output)["status"] == 400
+
+
+def test_serve_without_an_index_is_one_line_error(tmp_path):
+    result = run(["--index", str(tmp_path / "none")])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: no index in ")
+
+
+def test_options_reach_waitress_and_the_app(corpus_config, monkeypatch):
+    import waitress
+
+    seen = {}
+    monkeypatch.setattr(waitress, "serve", lambda app, **kw: seen.update(app=app, **kw))
+    result = run(["--index", str(corpus_config.index_path), "--port", "8123", "--threads", "7",
+                  "--cors-origin", "http://a.example", "--cors-origin", "http://b.example",
+                  "--frame-ancestor", "http://a.example"])
+    assert result.exit_code == 0, result.output
+    assert seen["port"] == 8123 and seen["threads"] == 7 and seen["host"] == "127.0.0.1"
+    server = seen["app"].config["UNIONSEARCH"].server
+    assert server.cors_origins == ["http://a.example", "http://b.example"]
+    assert server.frame_ancestors == ["http://a.example"]
+    assert "7 threads" in result.output and "http://a.example, http://b.example" in result.output
+    client = seen["app"].test_client()
+    allowed = client.get("/api/search?q=工会", headers={"Origin": "http://b.example"})
+    assert allowed.headers["Access-Control-Allow-Origin"] == "http://b.example"
+    assert "http://a.example" in client.get("/embed").headers["Content-Security-Policy"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, proc: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server exited: {proc.stdout.read()}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {seconds}s")
+
+
+@pytest.fixture
+def server(corpus_config, cli_env):
+    port = free_port()
+    exe = os.path.join(os.path.dirname(sys.executable), "unionsearch")
+    cmd = [exe if os.path.exists(exe) else sys.executable, *([] if os.path.exists(exe) else ["-m", "webapp"]),
+           "serve", "--config", str(ROOT / "config.yaml"), "--index", str(corpus_config.index_path),
+           "--port", str(port), "--threads", "2", "--cors-origin", "http://allowed.example"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz", proc)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+
+
+def fetch(url: str, origin: str | None = None):
+    req = urllib.request.Request(url, headers={"Origin": origin} if origin else {})
+    with urllib.request.urlopen(req, timeout=10) as response:
+        return response.status, response.headers, json.loads(response.read().decode("utf-8"))
+
+
+def test_real_server_answers_with_cors_for_the_given_origin(server):
+    status, headers, body = fetch(server + "/api/search?q=%E8%81%8C%E5%B7%A5%E4%B9%8B%E5%AE%B6",
+                                  "http://allowed.example")
+    assert status == 200 and body["ok"] is True and body["total"] > 0
+    assert headers["Access-Control-Allow-Origin"] == "http://allowed.example"
+    assert headers["Server"] == "unionsearch"
+    _, refused, _ = fetch(server + "/api/search?q=x", "http://other.example")
+    assert refused.get("Access-Control-Allow-Origin") is None
+    assert body["results"][0]["doc_url"].startswith(server + "/doc/")

@@ -1,0 +1,159 @@
+"""The OpenAPI 3.1 description served at /api/openapi.json.
+
+Parameters come from ``webapp.api.search_params`` (the same declarations that validate requests); response
+schemas are closed (``additionalProperties: false``) so a test that validates real responses against them
+fails when a key is added without being documented here.
+"""
+
+from __future__ import annotations
+
+from webapp import __version__
+
+
+def _nullable(type_: str, description: str, **extra) -> dict:
+    return {"type": [type_, "null"], "description": description, **extra}
+
+
+def _obj(properties: dict, description: str = "") -> dict:
+    out = {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
+    if description:
+        out["description"] = description
+    return out
+
+
+STR = {"type": "string"}
+COUNTS = {"type": "object", "additionalProperties": {"type": "integer", "minimum": 0}}
+
+SCHEMAS: dict = {
+    "Error": _obj({
+        "ok": {"const": False},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599, "description": "The HTTP status code."},
+        "error": {"type": "string", "description": "One line naming the problem."},
+        "errors": {"type": "array", "items": STR, "description": "Every problem found (the first is `error`)."},
+    }, "Every error response, with a 4xx (or 5xx) status."),
+    "Result": _obj({
+        "id": {"type": "string", "description": "Section id, stable across rebuilds: `<source>#<doc>.<section>`."},
+        "doc_id": {"type": "string", "description": "Id of the section's document (for /api/documents/{doc_id})."},
+        "source": {"type": "string", "description": "The saved page's path relative to the corpus folder."},
+        "document": {"type": "string", "description": "Document title."},
+        "page_title": {"type": "string", "description": "Title of the saved page the document came from."},
+        "heading": {"type": "string", "description": "The section's heading (\"\" for a lead section)."},
+        "heading_path": {"type": "string", "description": "Headings from the outermost down, joined by \" › \"."},
+        "text": {"type": "string", "description": "The section's whole cleaned text (never truncated)."},
+        "snippet": {"type": "string", "description": "An excerpt, HTML-escaped, with <mark> around matched words; "
+                    "the only markup it contains is <mark>."},
+        "score": {"type": "number", "description": "Relevance score (only comparable within one query)."},
+        "similar": {"type": "integer", "minimum": 0,
+                    "description": "Near-identical sections folded into this result."},
+        "url": _nullable("string", "The original page's URL, when known."),
+        "date": _nullable("string", "Publication date: YYYY-MM-DD, YYYY-MM or YYYY."),
+        "year": _nullable("integer", "Year used by the year filter."),
+        "site": _nullable("string", "Domain of the original page."),
+        "org_type": _nullable("string", "Kind of organisation the text is about (企业, 学校, 医院 …)."),
+        "doc_url": {"type": "string", "format": "uri",
+                    "description": "Absolute URL of this section on the document page of this site."},
+    }, "One matching section."),
+    "SearchResponse": _obj({
+        "ok": {"const": True},
+        "query": {"type": "string", "description": "The query as searched (cut to the maximum length)."},
+        "total": {"type": "integer", "minimum": 0, "description": "All matching results, over every page."},
+        "page": {"type": "integer", "minimum": 1},
+        "per_page": {"type": "integer", "minimum": 1},
+        "pages": {"type": "integer", "minimum": 1, "description": "Number of pages (at least 1)."},
+        "took_ms": {"type": "number", "minimum": 0, "description": "Time spent searching, in milliseconds."},
+        "partial": {"type": "boolean", "description": "True when no section had every word and results match "
+                    "only some of them."},
+        "notice": _nullable("string", "A message for the reader about these results (Chinese)."),
+        "suggestion": _nullable("string", "\"Did you mean\": a spelling that finds more, when one exists."),
+        "facets": {"type": "object", "additionalProperties": False, "required": ["year", "site", "org_type"],
+                   "description": "Counts of matching sections per filter value, most frequent first.",
+                   "properties": {"year": COUNTS, "site": COUNTS, "org_type": COUNTS}},
+        "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
+        "next_url": _nullable("string", "Absolute URL of the next page, or null on the last page.", format="uri"),
+        "prev_url": _nullable("string", "Absolute URL of the previous page, or null on the first.", format="uri"),
+    }, "A page of results."),
+    "Section": _obj({
+        "id": STR, "heading": STR, "heading_path": STR,
+        "text": {"type": "string", "description": "Paragraphs joined by \\n."},
+    }),
+    "DocumentResponse": _obj({
+        "ok": {"const": True},
+        "id": {"type": "string", "description": "The document id."},
+        "title": STR,
+        "page_title": STR,
+        "source": STR,
+        "url": _nullable("string", "The original page's URL, when known."),
+        "date": _nullable("string", "Publication date."),
+        "year": _nullable("integer", "Year."),
+        "site": _nullable("string", "Domain of the original page."),
+        "org_type": _nullable("string", "Kind of organisation."),
+        "doc_url": {"type": "string", "format": "uri", "description": "The document page on this site."},
+        "text_url": {"type": "string", "format": "uri", "description": "The cleaned text as a .txt download."},
+        "sections": {"type": "array", "items": {"$ref": "#/components/schemas/Section"}},
+    }, "One cleaned document, section by section."),
+    "Health": _obj({
+        "ok": {"type": "boolean"},
+        "status": {"type": "integer"},
+        "index": {"type": "object", "description": "generation, pages, documents, sections and built time of "
+                  "the live index (exists: false when there is none)."},
+        "error": {"type": "string"},
+        "errors": {"type": "array", "items": STR},
+    }, "Monitoring: 200 with ok true when the index can be searched, else 503.") | {"required": ["ok", "index"]},
+}
+
+
+def _json(ref: str, description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
+
+
+def openapi_spec(params, server_url: str = "") -> dict:
+    """The OpenAPI document for the given /api/search parameter declarations."""
+    parameters = []
+    for p in params:
+        parameters.append({"name": p.name, "in": "query", "required": p.required, "description": p.help,
+                           "schema": dict(p.schema)})
+    errors = {"400": _json("Error", "A parameter is missing or out of range; `error` names it.")}
+    spec = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "unionsearch JSON API",
+            "version": __version__,
+            "description": "Full-text search over Chinese trade-union documents. Every success has `\"ok\": true`; "
+                           "every error is `{\"ok\": false, \"status\", \"error\", \"errors\"}` with that status. "
+                           "Keys may be added in later versions, never renamed. Unknown query parameters are "
+                           "ignored. Cross-origin calls are allowed for the origins the server is configured with.",
+        },
+        "paths": {
+            "/api/search": {"get": {
+                "operationId": "search",
+                "summary": "Search sections",
+                "parameters": parameters,
+                "responses": {"200": _json("SearchResponse", "A page of results."), **errors},
+            }},
+            "/api/documents/{doc_id}": {"get": {
+                "operationId": "document",
+                "summary": "One document with all its sections",
+                "parameters": [{"name": "doc_id", "in": "path", "required": True, "schema": {"type": "string"},
+                                "description": "A `doc_id` from a search result."}],
+                "responses": {"200": _json("DocumentResponse", "The document."),
+                              "404": _json("Error", "No document has this id.")},
+            }},
+            "/api/healthz": {"get": {
+                "operationId": "health",
+                "summary": "Health check (also at /healthz)",
+                "responses": {"200": _json("Health", "The index can be searched."),
+                              "503": _json("Health", "No usable index.")},
+            }},
+            "/api/openapi.json": {"get": {
+                "operationId": "openapi",
+                "summary": "This description",
+                "responses": {"200": {"description": "OpenAPI 3.1 document.",
+                                      "content": {"application/json": {"schema": {"type": "object"}}}}},
+            }},
+        },
+        "components": {"schemas": SCHEMAS},
+    }
+    if server_url:
+        spec["servers"] = [{"url": server_url}]
+    return spec
