@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import zlib
+from functools import lru_cache
 
 from indexer.clean.text import WS
 from indexer.model import Document
@@ -17,10 +19,20 @@ def _body(doc: Document) -> str:
     return WS.sub("", "".join(s.heading + s.text for s in doc.sections))
 
 
+@lru_cache(maxsize=1)
+def _permutations():
+    from datasketch import MinHash
+
+    m = MinHash(num_perm=NUM_PERM, seed=7, hashfunc=zlib.crc32)  # generating the permutations is the slow part
+    return m.permutations, getattr(m, "scheme", None)
+
+
 def _minhash(text: str):
     from datasketch import MinHash
 
-    m = MinHash(num_perm=NUM_PERM, seed=7)
+    perms, scheme = _permutations()
+    kw = {"scheme": scheme} if scheme else {}
+    m = MinHash(num_perm=NUM_PERM, seed=7, permutations=perms, hashfunc=zlib.crc32, **kw)
     grams = {text[i:i + SHINGLE] for i in range(max(1, len(text) - SHINGLE + 1))}
     m.update_batch([g.encode("utf-8") for g in grams])
     return m

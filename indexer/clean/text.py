@@ -80,8 +80,15 @@ class LineRules:
             except re.error:
                 continue  # a bad user pattern must not stop cleaning; config tests report it
         self.extra = compiled
+        self._memo: dict[str, bool] = {}
 
     def is_boilerplate(self, line: str) -> bool:
+        hit = self._memo.get(line)
+        if hit is None:
+            hit = self._memo[line] = self._check(line)
+        return hit
+
+    def _check(self, line: str) -> bool:
         s = WS.sub("", line)
         if not s:
             return True
