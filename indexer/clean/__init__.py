@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 
+import lxml.etree as etree
+
 from indexer.clean import meta as M
 from indexer.clean.dedupe import mark_duplicates
 from indexer.clean.html import Line, extract, line_score, parse
@@ -68,6 +70,8 @@ def clean_page(page: LoadedPage, settings: CleanSettings | None = None) -> Clean
         raise
     except RecursionError:
         raise CleanError("too_deep", "page structure is too deeply nested") from None
+    except (ValueError, etree.LxmlError) as e:  # lxml refusing odd input: report, never crash the index run
+        raise CleanError("unparsable", f"cannot parse the page ({type(e).__name__})") from None
     return result
 
 

@@ -37,6 +37,7 @@ HEAD_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BOLD_TAGS = frozenset({"b", "strong"})
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 NOISE_BOX = re.compile(
     r"(?:^|[\s_-])(?:related|relate|relative|recommend\w*|stream|sidebar|side|widget\w*|hot\w*|rank\w*|footer|foot|"
@@ -70,7 +71,7 @@ def parse(markup: str):
     """Parse markup into an lxml tree; None when there is nothing to parse."""
     markup = XML_DECL.sub("", markup, count=1)
     markup = CLEANEVAL.sub("", markup, count=1)
-    markup = markup.replace("\x00", "")
+    markup = CONTROL.sub("", markup)  # lxml refuses NUL and other C0 controls
     if not markup.strip():
         return None
     parser = lxml.html.HTMLParser(remove_comments=True, remove_pis=True, no_network=True,
