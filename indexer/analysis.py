@@ -138,12 +138,11 @@ class Analyzer:
 
 
 def _subwords(word: str):
-    """Dictionary words of length 2 and 3 inside a longer word (jieba's search-mode rule)."""
+    """Dictionary words inside a longer word. jieba's search mode stops at length 3; we go up to the
+    word's length - 1 (capped at 6), so 困难职工 is still found inside 春节困难职工."""
     freq = jieba.dt.FREQ
     seen = {word}
-    for n in (2, 3):
-        if len(word) <= n:
-            continue
+    for n in range(2, min(len(word), 7)):
         for i in range(len(word) - n + 1):
             gram = word[i:i + n]
             if gram not in seen and freq.get(gram):
