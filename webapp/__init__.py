@@ -29,7 +29,6 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     app.config["UNIONSEARCH"] = config
     app.json.ensure_ascii = False
     app.json.sort_keys = False
-    app.add_template_filter(lambda d, key: {k: v for k, v in d.items() if k != key}, "reject_key")
 
     from webapp import api, security, store, views
 

@@ -85,7 +85,15 @@ def results():
     options = search_options()
     result = search(get_store(), q, options, get_config().search.max_query_chars)
     active = dict(options.filters)
-    return render_template("results.html", q=q, result=result, options=options, active=active,
+    state = {"q": q, "sort": options.sort if options.sort != "relevance" else None, **active,
+             "per_page": options.per_page if options.per_page != get_config().search.per_page else None}
+
+    def link(**changes) -> str:
+        """This results page's URL with ``changes`` applied (None drops a parameter); page resets to 1."""
+        params = {k: v for k, v in {**state, **changes}.items() if v is not None}
+        return url_for("site.results", **params)
+
+    return render_template("results.html", q=q, result=result, options=options, active=active, link=link,
                            broader=broader_queries(q) if not result.hits else [])
 
 
