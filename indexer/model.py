@@ -103,6 +103,7 @@ class Hit:
     score: float
     snippet: str  # HTML-escaped text with <mark> around matched terms
     similar: int = 0  # near-duplicate sections collapsed into this one
+    also: tuple[Hit, ...] = ()  # other matching sections of the same document (when grouping)
 
 
 @dataclass

@@ -27,6 +27,7 @@ class SearchOptions:
     snippets: bool = True
     snippet_chars: int = 160
     collapse: bool = True
+    group: bool = False  # fold further sections of a document under its best section
 
 
 def _shingles(text: str, n: int = 4) -> set[str]:
@@ -112,6 +113,64 @@ def highlight(text: str, spans: list[tuple[int, int]], width: int | None = None)
     return "".join(out)
 
 
+class Speller:
+    """Did-you-mean over the index vocabulary: homophones by pinyin (职工之佳 → 职工之家) and one-character
+    substitutions (职工之嫁 → 职工之家), preferring the more frequent word. Built lazily, once per index."""
+
+    MAX_TERMS = 200_000
+
+    def __init__(self, store: Store):
+        self.generation = store.current_generation()
+        self.by_pinyin: dict[str, tuple[str, int]] = {}
+        self.by_mask: dict[str, tuple[str, int]] = {}
+        self.vocab: dict[str, int] = {}
+        from pypinyin import lazy_pinyin
+
+        for n, (term, df) in enumerate(store.vocabulary("text")):
+            if n >= self.MAX_TERMS:
+                break
+            self.vocab[term] = df
+            if not (2 <= len(term) <= 8) or not _HAN_WORD.match(term) or df < 2:
+                continue
+            key = " ".join(lazy_pinyin(term))
+            if df > self.by_pinyin.get(key, ("", 0))[1]:
+                self.by_pinyin[key] = (term, df)
+            if len(term) >= 3:
+                for i in range(len(term)):
+                    mask = term[:i] + "?" + term[i + 1:]
+                    if df > self.by_mask.get(mask, ("", 0))[1]:
+                        self.by_mask[mask] = (term, df)
+
+    def correct(self, word: str) -> str | None:
+        from pypinyin import lazy_pinyin
+
+        if self.vocab.get(word, 0) >= 2 or not _HAN_WORD.match(word) or len(word) < 2:
+            return None
+        best = self.by_pinyin.get(" ".join(lazy_pinyin(word)))
+        if best is None and len(word) >= 3:
+            candidates = [self.by_mask.get(word[:i] + "?" + word[i + 1:]) for i in range(len(word))]
+            best = max((c for c in candidates if c), key=lambda c: c[1], default=None)
+        return best[0] if best and best[0] != word else None
+
+
+_HAN_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
+_spellers: dict[int, Speller] = {}
+
+
+def suggest(store: Store, pq: ParsedQuery) -> str | None:
+    """A corrected query when some word of ``pq`` looks like a typo of an indexed word."""
+    speller = _spellers.get(id(store))
+    if speller is None or speller.generation != store.current_generation():
+        speller = _spellers[id(store)] = Speller(store)
+    text, changed = pq.text, False
+    for clause in pq.must:
+        for unit in clause.alternatives:
+            fixed = speller.correct("".join(unit.raw.split()))
+            if fixed:
+                text, changed = text.replace(unit.raw, fixed), True
+    return text if changed else None
+
+
 def _relaxable(pq: ParsedQuery) -> bool:
     """True when matching fewer words could find more: several clauses, or a clause of several words."""
     units = [u for c in pq.must for u in c.alternatives]
@@ -134,6 +193,7 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     need = page * per_page
     fetch = min(2000, need * 3 + 30) if options.collapse else need
     raw = store.search(pq, fetch, sort=sort, filters=filters)
+    all_words_total = raw.total
     if raw.total < SUPPLEMENT_BELOW and _relaxable(pq):
         extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
         seen = {h.record.id for h in raw.hits}
@@ -144,17 +204,33 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
                              f"同时包含所有词的结果只有 {raw.total} 条，其后为包含部分词的结果")
             raw = RawResult(max(extra.total, raw.total), raw.hits + added, extra.facets)
     result.facets = raw.facets
+    if all_words_total < SUPPLEMENT_BELOW:
+        result.suggestion = suggest(store, pq)
     grouped = collapse(raw.hits) if options.collapse else [(h, 0) for h in raw.hits]
     # total counts distinct results: matched sections minus the copies folded away among those fetched.
     folded = sum(n for _, n in grouped)
+    members: dict[str, list] = {}
+    if options.group:
+        firsts: list = []
+        for hit, similar in grouped:
+            doc = members.setdefault(hit.record.doc_id, [])
+            if not doc:
+                firsts.append((hit, similar))
+            doc.append(hit)
+        folded += len(grouped) - len(firsts)
+        grouped = firsts
     result.total = max(0, raw.total - folded)
-    for hit, similar in grouped[(page - 1) * per_page: need]:
-        rec = hit.record
+
+    def make_hit(hit: RawHit, similar: int, also=()) -> Hit:
         snippet = ""
         if options.snippets:
-            snippet = highlight(rec.text, _mark_spans(rec.text, pq, store.analyzer, hit.terms),
+            snippet = highlight(hit.record.text, _mark_spans(hit.record.text, pq, store.analyzer, hit.terms),
                                 options.snippet_chars)
-        result.hits.append(Hit(rec, hit.score, snippet, similar))
+        return Hit(hit.record, hit.score, snippet, similar, also)
+
+    for hit, similar in grouped[(page - 1) * per_page: need]:
+        also = tuple(make_hit(h, 0) for h in members.get(hit.record.doc_id, [])[1:4])
+        result.hits.append(make_hit(hit, similar, also))
     result.took_ms = (time.perf_counter() - started) * 1000
     return result
 
@@ -164,7 +240,8 @@ def hit_to_json(hit: Hit) -> dict:
     return {"id": r.id, "doc_id": r.doc_id, "source": r.source, "document": r.document,
             "page_title": r.page_title, "heading": r.heading, "heading_path": r.heading_path, "text": r.text,
             "snippet": hit.snippet, "score": round(hit.score, 4), "similar": hit.similar, "url": r.url,
-            "date": r.date, "year": r.year, "site": r.site, "org_type": r.org_type}
+            "date": r.date, "year": r.year, "site": r.site, "org_type": r.org_type,
+            "also": [hit_to_json(h) for h in hit.also]}
 
 
 def result_to_json(result: SearchResult) -> dict:

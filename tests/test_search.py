@@ -123,3 +123,23 @@ def test_every_snippet_marks_a_query_word(store):
 def test_odd_queries_return_a_result(store, text):
     result = search(store, text)
     assert result.total >= 0
+
+
+@pytest.mark.parametrize("typo,fixed", [("职工之佳", "职工之家"), ("厂务工开", "厂务公开")])
+def test_did_you_mean_catches_homophones_and_one_character_typos(store, typo, fixed):
+    assert search(store, typo).suggestion == fixed
+
+
+def test_no_suggestion_for_a_good_query(store):
+    assert search(store, "职工之家").suggestion is None
+
+
+def test_grouping_folds_sections_of_one_document(store):
+    flat = search(store, "职工之家", SearchOptions(per_page=50))
+    grouped = search(store, "职工之家", SearchOptions(per_page=50, group=True))
+    docs = [h.record.doc_id for h in grouped.hits]
+    assert len(docs) == len(set(docs))
+    assert len(grouped.hits) < len(flat.hits)
+    assert any(h.also for h in grouped.hits)
+    for hit in grouped.hits:
+        assert all(a.record.doc_id == hit.record.doc_id for a in hit.also)
