@@ -26,12 +26,17 @@ def test_odd_queries_parse(text, analyzer):
 def test_syntax(analyzer):
     q = parse_query('职代会 "送温暖基金" -煤炭 女工 OR 女职工 title:总结 site:zuowendang.com year:2019..2023', analyzer)
     assert [u.raw for c in q.must for u in c.alternatives] == ["职代会", "送温暖基金", "女工", "女职工"]
-    assert q.must[1].alternatives[0].phrase
+    assert q.must[1].alternatives[0].exact
     assert len(q.must[2].alternatives) == 2  # the OR group is one clause
     assert [u.raw for u in q.exclude] == ["煤炭"]
     assert [u.raw for u in q.title] == ["总结"]
     assert q.sites == ["zuowendang.com"]
     assert (q.year_from, q.year_to) == (2019, 2023)
+
+
+def test_quoted_words_form_a_phrase(analyzer):
+    unit = parse_query('"召开职工大会"', analyzer).must[0].alternatives[0]
+    assert unit.phrase and unit.exact and len(unit.terms) > 1
 
 
 def test_single_year_and_unknown_field(analyzer):
