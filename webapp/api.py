@@ -116,6 +116,8 @@ def search_json(result: SearchResult, args: dict) -> dict:
     body["pages"] = result.pages
     for item, hit in zip(body["results"], result.hits, strict=True):
         item["doc_url"] = doc_url(hit.record)
+        for sub, sub_hit in zip(item.get("also", ()), getattr(hit, "also", ()), strict=True):
+            sub["doc_url"] = doc_url(sub_hit.record)
     links = {k: v for k, v in args.items() if k not in ("page",)}
     body["next_url"] = (url_for("api.api_search", **links, page=result.page + 1, _external=True)
                         if result.page < result.pages and result.page < MAX_PAGE else None)

@@ -14,8 +14,9 @@ def _nullable(type_: str, description: str, **extra) -> dict:
     return {"type": [type_, "null"], "description": description, **extra}
 
 
-def _obj(properties: dict, description: str = "") -> dict:
-    out = {"type": "object", "required": list(properties), "additionalProperties": False, "properties": properties}
+def _obj(properties: dict, description: str = "", optional: tuple[str, ...] = ()) -> dict:
+    required = [k for k in properties if k not in optional]
+    out = {"type": "object", "required": required, "additionalProperties": False, "properties": properties}
     if description:
         out["description"] = description
     return out
@@ -52,7 +53,10 @@ SCHEMAS: dict = {
         "org_type": _nullable("string", "Kind of organisation the text is about (企业, 学校, 医院 …)."),
         "doc_url": {"type": "string", "format": "uri",
                     "description": "Absolute URL of this section on the document page of this site."},
-    }, "One matching section."),
+        "also": {"type": "array", "items": {"$ref": "#/components/schemas/Result"},
+                 "description": "Other matching sections of the same document, when results are grouped by "
+                                "document (each has an empty `also`)."},
+    }, "One matching section.", optional=("also",)),
     "SearchResponse": _obj({
         "ok": {"const": True},
         "query": {"type": "string", "description": "The query as searched (cut to the maximum length)."},
