@@ -77,12 +77,16 @@ def clean(path, as_json, config_path):
 @cli.command()
 @click.option("--source", "source_dir", type=click.Path(file_okay=False), help="Folder of saved pages.")
 @index_option
-@click.option("--workers", type=int, default=None, help="Cleaning processes (default: CPU count).")
-@click.option("--quiet", is_flag=True, help="No progress bar and no per-page failure lines.")
+@click.option("--full", is_flag=True, help="Rebuild everything into a new index and swap it in.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes (default: CPU count).")
+@click.option("--quiet", is_flag=True, help="No progress and no per-page failure lines.")
 @config_option
-def index(source_dir, index_dir, workers, quiet, config_path):
-    """Index the saved pages of the source folder (rebuilds, then swaps the new index in)."""
-    from indexer.build import build_index
+def index(source_dir, index_dir, full, workers, quiet, config_path):
+    """Bring the index up to date: re-index new and changed pages, drop deleted ones.
+
+    The first run, --full, and any change of analyser or cleaner settings rebuild everything into a new
+    index that replaces the live one only when complete; searches keep working meanwhile."""
+    from indexer.build import index_corpus
     from indexer.engine import open_store
     from indexer.store import LockBusy
 
@@ -90,11 +94,13 @@ def index(source_dir, index_dir, workers, quiet, config_path):
     if not config.source_path.is_dir():
         raise click.ClickException(f"source folder not found: {config.source_path}")
     try:
-        report = build_index(config, open_store(config), progress=not quiet, workers=workers)
+        report = index_corpus(config, open_store(config), full=full, workers=workers, progress=not quiet)
     except LockBusy as e:
         raise click.ClickException(str(e)) from None
     except OSError as e:
         raise click.ClickException(f"cannot write the index in {config.index_path}: {e.strerror or e}") from None
+    except RuntimeError as e:  # a worker died; the live index is untouched
+        raise click.ClickException(f"{e}; the previous index is still live") from None
     summary = report.summary()
     click.echo(summary.splitlines()[0] if quiet else summary)
     click.echo(f"index: {config.index_path}")
@@ -133,19 +139,76 @@ def search(query, as_json, limit, page, sort, index_dir, config_path):
         click.echo("   " + html.unescape(plain))
 
 
+STATS_LABELS = (
+    ("pages", "pages indexed"), ("failed_pages", "pages skipped"), ("documents", "documents"),
+    ("sections", "sections"), ("terms", "distinct words"), ("size_bytes", "index size"), ("segments", "segments"),
+    ("last_full_build", "last full build"), ("last_update", "last update"), ("fingerprint", "settings fingerprint"),
+    ("generation", "generation"), ("source_dir", "source folder"),
+)
+
+
 @cli.command()
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
 @index_option
 @config_option
 def stats(as_json, index_dir, config_path):
-    """Corpus and index figures."""
+    """Corpus and index figures: pages, documents, sections, words, size, last build, settings."""
     config = _config(config_path, index_dir=index_dir)
     figures = _store(config).stats()
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
-    else:
-        for k, v in figures.items():
-            click.echo(f"{k}: {v}")
+        return
+    for key, label in STATS_LABELS:
+        value = figures.get(key)
+        if value is None:
+            continue
+        if key == "size_bytes":
+            value = f"{value / 1e6:.1f} MB"
+        click.echo(f"{label}: {value}")
+    last = figures.get("last_run") or {}
+    if last.get("mode"):
+        click.echo(f"last run: {last['mode']}, {last.get('pages', 0)} pages cleaned ({last.get('new', 0)} new, "
+                   f"{last.get('changed', 0)} changed, {last.get('deleted', 0)} deleted, {last.get('failed', 0)} "
+                   f"failed) in {last.get('seconds') or 0:.1f}s")
+
+
+@cli.command()
+@click.argument("urls", nargs=-1)
+@click.option("--from", "from_file", type=click.File("r", encoding="utf-8"), help="File of URLs, one a line.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), help="Save here (default: the source folder).")
+@click.option("--delay", type=click.FloatRange(0), default=None, help="Seconds between requests to one host (1).")
+@click.option("--timeout", type=click.FloatRange(0.1), default=None, help="Seconds to wait for a server (15).")
+@click.option("--retries", type=click.IntRange(0, 10), default=None, help="Retries after a timeout or 5xx (3).")
+@click.option("--max-bytes", type=click.IntRange(1), default=None, help="Largest page to save (10 MB).")
+@click.option("--ignore-robots", is_flag=True, help="Do not read robots.txt (only for your own sites).")
+@config_option
+def fetch(urls, from_file, out_dir, delay, timeout, retries, max_bytes, ignore_robots, config_path):
+    """Save pages into the source folder as scraped/<domain>/<path>, with their URL and fetch time.
+
+    Polite by default: honours robots.txt, one request per second per host, retries with backoff."""
+    from indexer.fetch import Fetcher, FetchSettings, read_url_list
+
+    config = _config(config_path)
+    targets = list(urls) + (read_url_list(from_file) if from_file else [])
+    if not targets:
+        raise click.UsageError("give at least one URL or --from FILE")
+    defaults = FetchSettings()
+    settings = FetchSettings(
+        delay=defaults.delay if delay is None else delay, timeout=timeout or defaults.timeout,
+        retries=defaults.retries if retries is None else retries, max_bytes=max_bytes or defaults.max_bytes,
+        robots=not ignore_robots)
+    out = Path(out_dir) if out_dir else config.source_path
+    failed = 0
+    with Fetcher(out, settings) as fetcher:
+        for result in fetcher.fetch_all(targets):
+            if result.ok:
+                click.echo(f"saved {result.url} -> {result.path} ({result.size} bytes)")
+            else:
+                failed += 1
+                click.echo(f"failed {result.url}: {result.error}", err=True)
+    click.echo(f"{len(targets) - failed} saved, {failed} failed; run `unionsearch index` to index them")
+    if failed:
+        sys.exit(1)
 
 
 def main():

@@ -26,6 +26,7 @@ from whoosh import fields as wf
 from whoosh import index as wi
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.writing import SegmentWriter
 
 from indexer import analysis
 from indexer.model import SectionRecord
@@ -50,6 +51,11 @@ class IndexIncompatible(Exception):
 # The analyser used by the tokenizers; set by Store. The tokenizers are pickled into the Whoosh schema, so
 # they stay small and stateless at a stable import path (indexer.store.WordTokenizer).
 _ANALYZER: analysis.Analyzer = analysis.Analyzer()
+
+
+_TOKEN_CACHE: dict[tuple[str, str], list] = {}  # short values → tokens; cleared when the analyser changes
+_CACHE_MAX_CHARS = 100
+_CACHE_SIZE = 20_000
 
 
 class _TokenStream(wa.Tokenizer):
@@ -85,7 +91,17 @@ class WordTokenizer(_TokenStream):
     """jieba words via indexer.analysis (positions in word order, sub-words stacked)."""
 
     def _tokens(self, value, mode):
-        return _ANALYZER.tokens(value, "query" if mode == "query" else "index")
+        mode = "query" if mode == "query" else "index"
+        if len(value) > _CACHE_MAX_CHARS:
+            return _ANALYZER.tokens(value, mode)
+        # Titles repeat on every section of a document, headings and queries repeat too: analyse them once.
+        key = (value, mode)
+        found = _TOKEN_CACHE.get(key)
+        if found is None:
+            if len(_TOKEN_CACHE) >= _CACHE_SIZE:
+                _TOKEN_CACHE.clear()
+            found = _TOKEN_CACHE[key] = _ANALYZER.tokens(value, mode)
+        return found
 
 
 class BigramTokenizer(_TokenStream):
@@ -182,6 +198,7 @@ class Store:
         self.dir = Path(index_dir)
         self.analyzer = analyzer
         _ANALYZER = analyzer
+        _TOKEN_CACHE.clear()
         self._local = threading.local()
 
     # ---- generations -------------------------------------------------------------------------
@@ -210,7 +227,8 @@ class Store:
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """One writer at a time across processes (a stale lock from a killed run is taken over)."""
+        """One writer at a time across processes. The lock is an fcntl lock on ``build.lock``: the kernel
+        drops it when its process dies (even by kill -9), so a killed run never leaves a stale lock."""
         import fcntl
 
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -224,63 +242,115 @@ class Store:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    # ---- writing (callers hold lock()) -------------------------------------------------------
+    def new_generation(self) -> Path:
+        """An empty index folder beside the live one; nothing reads it until commit_generation()."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        gen = self.dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
+        gen.mkdir()
+        wi.create_in(str(gen), make_schema())
+        (gen / "FORMAT").write_text(FORMAT_VERSION)
+        return gen
+
+    def live_generation(self) -> Path:
+        """The live generation, checked for format (raises IndexMissing / IndexIncompatible)."""
+        self._open()
+        return self.current_generation()
+
+    @staticmethod
+    def sink(gen: str | Path, limitmb: int = 128) -> SegmentSink:
+        """A writer of one new segment in ``gen``; safe to use in a worker process, several at once."""
+        return SegmentSink(gen, limitmb)
+
+    def commit_generation(self, gen: Path, parts: list, files: dict[str, str] | None = None) -> None:
+        """Make the segments written by sinks into ``gen`` its index, write ``files`` into it, and flip
+        CURRENT to it. Until the flip, searches keep using the old generation."""
+        ix = wi.open_dir(str(gen))
+        writer = _MultiSegmentWriter(ix)
+        try:
+            writer.commit_with([p for p in parts if p is not None], merge=False)
+        except BaseException:
+            writer.cancel()
+            raise
+        for name, text in (files or {}).items():
+            _write_atomic(gen / name, text)
+        self._flip(gen)
+
+    def discard_generation(self, gen: Path) -> None:
+        if gen != self.current_generation():
+            shutil.rmtree(gen, ignore_errors=True)
+
+    def commit_update(self, parts: list, delete_sources: Iterable[str], files: dict[str, str] | None = None,
+                      add: Iterable[SectionRecord] = ()) -> int:
+        """One Whoosh transaction on the live generation: delete the sections of ``delete_sources``, add
+        ``add`` and the sink segments ``parts`` (written into live_generation()), then write ``files``.
+        Readers see the old or the new index, never a mix. Returns the number of sections deleted."""
+        ix = self._open()
+        writer = _MultiSegmentWriter(ix, limitmb=128)
+        try:
+            deleted = sum(writer.delete_by_term("source", source) for source in delete_sources)
+            for record in add:
+                writer.add_document(**_fields(record))
+            writer.commit_with([p for p in parts if p is not None])
+        except BaseException:
+            writer.cancel()
+            raise
+        gen = self.current_generation()
+        for name, text in (files or {}).items():
+            _write_atomic(gen / name, text)
+        return deleted
+
+    def write_files(self, files: dict[str, str]) -> None:
+        """Replace files kept beside the live index (each atomically)."""
+        gen = self.live_generation()
+        for name, text in files.items():
+            _write_atomic(gen / name, text)
+
+    def read_file(self, name: str) -> str | None:
+        """A file kept beside the live index (e.g. the manifest), or None."""
+        gen = self.current_generation()
+        try:
+            return (gen / name).read_text(encoding="utf-8") if gen else None
+        except OSError:
+            return None
+
     def build(self, records: Iterable[SectionRecord], meta: dict | None = None) -> int:
         """Write a complete new generation from ``records`` and make it live. Returns sections written."""
-        with self.lock():
-            self.dir.mkdir(parents=True, exist_ok=True)
-            gen = self.dir / f"gen-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-            gen.mkdir()
-            try:
-                ix = wi.create_in(str(gen), make_schema())
-                count = 0
-                writer = ix.writer(limitmb=256)
-                try:
-                    for record in records:
-                        writer.add_document(**_fields(record))
-                        count += 1
-                    writer.commit()
-                except BaseException:
-                    writer.cancel()
-                    raise
-                (gen / "FORMAT").write_text(FORMAT_VERSION)
-                if meta is not None:
-                    import json
+        import json
 
-                    (gen / "META.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1))
-                self._flip(gen)
+        with self.lock():
+            gen = self.new_generation()
+            try:
+                sink = self.sink(gen, limitmb=256)
+                sink.add(records)
+                files = {"META.json": json.dumps(meta, ensure_ascii=False, indent=1)} if meta is not None else {}
+                self.commit_generation(gen, [sink.finish()], files)
             except BaseException:
-                shutil.rmtree(gen, ignore_errors=True)
+                self.discard_generation(gen)
                 raise
-        return count
+        return sink.count
 
     def _flip(self, gen: Path) -> None:
         old = self.current_generation()
-        tmp = self.dir / "CURRENT.tmp"
-        tmp.write_text(gen.name, encoding="utf-8")
+        tmp = self.dir / f"CURRENT.{os.getpid()}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(gen.name)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, self.dir / "CURRENT")
-        # Keep the previous generation for searchers still reading it; drop older ones.
+        # Keep the previous generation for searchers still reading it; drop older ones (and any half-built
+        # generation a killed run left behind).
         keep = {gen.name, old.name if old else ""}
         for p in self.dir.glob("gen-*"):
             if p.name not in keep:
                 shutil.rmtree(p, ignore_errors=True)
 
     def update(self, add: Iterable[SectionRecord], delete_sources: Iterable[str]) -> int:
-        """Replace/remove the sections of some pages in one Whoosh transaction."""
+        """Replace/remove the sections of some pages in one Whoosh transaction. Returns sections added."""
+        records = list(add)
         with self.lock():
-            ix = self._open()
-            writer = ix.writer(limitmb=128)
-            count = 0
-            try:
-                for source in delete_sources:
-                    writer.delete_by_term("source", source)
-                for record in add:
-                    writer.add_document(**_fields(record))
-                    count += 1
-                writer.commit()
-            except BaseException:
-                writer.cancel()
-                raise
-        return count
+            self.commit_update([], delete_sources, add=records)
+        return len(records)
 
     # ---- reading -----------------------------------------------------------------------------
     @contextmanager
@@ -405,24 +475,106 @@ class Store:
                 yield (term.decode("utf-8") if isinstance(term, bytes) else term), info.doc_frequency()
 
     def stats(self) -> dict:
+        """Index figures; pages and documents come from META.json (written by the indexer) when present."""
+        import json
+
         gen = self.current_generation()
         if gen is None:
             return {"exists": False}
-        size = sum(p.stat().st_size for p in gen.rglob("*") if p.is_file())
-        with self.searcher() as s:
-            sections = s.doc_count()
-            docs = {f["doc_id"] for f in s.all_stored_fields()}
-            pages = {d.rsplit("-", 1)[0] for d in docs}
-            terms = sum(1 for _ in s.reader().lexicon("text"))
+        size = sum(p.stat().st_size for p in gen.rglob("*") if p.is_file() and not p.name.endswith(".json"))
         meta = {}
         if (gen / "META.json").exists():
-            import json
-
             meta = json.loads((gen / "META.json").read_text(encoding="utf-8"))
-        return {"exists": True, "generation": gen.name, "pages": len(pages), "documents": len(docs),
-                "sections": sections, "terms": terms, "size_bytes": size,
+        with self.searcher() as s:
+            reader = s.reader()
+            sections = s.doc_count()
+            if "indexed_pages" in meta:
+                pages, documents = meta["indexed_pages"], meta["documents"]
+            else:
+                docs = {f["doc_id"] for f in s.all_stored_fields()}
+                pages, documents = len({d.rsplit("-", 1)[0] for d in docs}), len(docs)
+            terms = sum(1 for _ in reader.lexicon("text"))
+            segments = len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1
+        return {"exists": True, "generation": gen.name, "pages": pages, "documents": documents,
+                "sections": sections, "terms": terms, "size_bytes": size, "segments": segments,
                 "built": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(gen.stat().st_mtime)), **meta}
 
 
 class LockBusy(Exception):
     """Another process holds the index's write lock."""
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class SegmentSink:
+    """Writes sections into one new segment of an index folder without taking its lock (the process that
+    commits holds it). Used in worker processes: each worker analyses and writes its own segment, and the
+    parent adds the finished segments to the index in one commit (Whoosh's multi-segment MpWriter scheme)."""
+
+    def __init__(self, gen: str | Path, limitmb: int = 128):
+        self._writer = _SinkWriter(wi.open_dir(str(gen)), _lk=False, limitmb=limitmb)
+        self.count = 0
+
+    def add(self, records: Iterable[SectionRecord]) -> None:
+        add = self._writer.add_document
+        for record in records:
+            add(**_fields(record))
+            self.count += 1
+
+    def finish(self):
+        """Close the segment; returns a picklable handle for commit_generation/commit_update (or None)."""
+        w = self._writer
+        if not w._added:
+            w._close_segment()
+            w._finish()
+            return None
+        segment = w._finalize_segment()
+        w._finish()
+        return segment
+
+    def cancel(self) -> None:
+        if not self._writer.is_closed:
+            self._writer.cancel()
+
+
+class _CachedLengths:
+    """Per-document reader proxy: Whoosh asks for a document's field length once per posting while it writes
+    a segment (a column file seek and read each time); ask the file once per (document, field)."""
+
+    def __init__(self, reader):
+        self._reader = reader
+        self._cache: dict[tuple[int, str], int] = {}
+
+    def doc_field_length(self, docnum, fieldname, default=0):
+        key = (docnum, fieldname)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._reader.doc_field_length(docnum, fieldname, default)
+        return found
+
+    def __getattr__(self, name):
+        return getattr(self._reader, name)
+
+
+class _SinkWriter(SegmentWriter):
+    def per_document_reader(self):
+        return _CachedLengths(super().per_document_reader())
+
+
+class _MultiSegmentWriter(SegmentWriter):
+    """A SegmentWriter whose commit also adds segments finished by SegmentSinks."""
+
+    def commit_with(self, segments: list, merge: bool = True) -> None:
+        self._check_state()
+        final = self._merge_segments(None, None, merge)
+        final += list(segments)
+        if self._added:
+            final.append(self._finalize_segment())
+        else:
+            self._close_segment()
+        self._commit_toc(final)
+        self._finish()

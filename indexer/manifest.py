@@ -1,0 +1,174 @@
+"""What the index was built from: one entry per saved page (size, mtime, content hash, what it gave) and the
+settings fingerprint. Comparing it with the source folder decides what an incremental run must do.
+
+Engine-neutral: the manifest is JSON text that the store keeps inside the live generation, so it always
+describes the index it sits beside (a full build writes it before the flip, an update right after its commit).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+MANIFEST_FILE = "MANIFEST.json"
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class Entry:
+    size: int
+    mtime_ns: int
+    sha: str  # sha1 of the file's bytes
+    sections: int = 0
+    documents: int = 0
+    duplicates: int = 0
+    error: str | None = None  # "reason: message" when the page was skipped
+
+
+@dataclass
+class Manifest:
+    fingerprint: str
+    entries: dict[str, Entry] = field(default_factory=dict)  # by source (path relative to the corpus root)
+    built: str = ""  # ISO time of the last full build
+    updated: str = ""  # ISO time of the last run that changed the index
+    last_report: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        data = {"version": MANIFEST_VERSION, "fingerprint": self.fingerprint, "built": self.built,
+                "updated": self.updated, "last_report": self.last_report,
+                "entries": {k: asdict(v) for k, v in sorted(self.entries.items())}}
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Manifest | None:
+        """The manifest in ``text``; None when missing, unreadable or of another version."""
+        if not text:
+            return None
+        try:
+            data = json.loads(text)
+            if data.get("version") != MANIFEST_VERSION:
+                return None
+            entries = {k: Entry(**v) for k, v in data["entries"].items()}
+            return cls(data["fingerprint"], entries, data.get("built", ""), data.get("updated", ""),
+                       data.get("last_report", {}))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Stat:
+    size: int
+    mtime_ns: int
+
+
+@dataclass
+class Plan:
+    """What an indexing run has to do. ``full`` means rebuild everything (``reason`` says why)."""
+
+    full: bool
+    reason: str = ""
+    new: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # (old, new): reindexed under the new name
+    touched: dict[str, Stat] = field(default_factory=dict)  # same bytes, new mtime: only the manifest changes
+    hashes: dict[str, str] = field(default_factory=dict)  # sha computed while planning
+
+    @property
+    def to_index(self) -> list[str]:
+        return self.new + self.changed
+
+    @property
+    def to_delete(self) -> list[str]:
+        """Sources whose old sections go: changed and deleted pages (and new ones, in case an interrupted
+        run had already added them; deleting what is not there costs nothing)."""
+        return self.changed + self.deleted + self.new
+
+    def nothing_to_do(self) -> bool:
+        return not (self.full or self.new or self.changed or self.deleted)
+
+
+def file_sha(path: str | Path) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def scan(root: Path, paths: list[Path]) -> dict[str, Stat]:
+    """Stat every page; keys are sources (posix paths relative to ``root``), as load_page names them."""
+    out: dict[str, Stat] = {}
+    root = root.resolve()
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        try:
+            source = p.resolve().relative_to(root).as_posix()
+        except ValueError:
+            source = p.name
+        out[source] = Stat(st.st_size, st.st_mtime_ns)
+    return out
+
+
+def plan(old: Manifest | None, current: dict[str, Stat], fingerprint: str, root: Path, full: bool = False,
+         hasher: Callable[[Path], str] = file_sha) -> Plan:
+    """Compare the manifest with the folder. A page whose size and mtime match is taken as unchanged; a page
+    whose stat changed is hashed, and only a different hash makes it "changed"."""
+    if full:
+        return Plan(True, "asked for a full rebuild", new=sorted(current))
+    if old is None:
+        return Plan(True, "no manifest beside the index", new=sorted(current))
+    if old.fingerprint != fingerprint:
+        return Plan(True, "analyser or cleaner settings changed", new=sorted(current))
+    p = Plan(False)
+    for source in sorted(current):
+        st = current[source]
+        entry = old.entries.get(source)
+        if entry is None:
+            p.new.append(source)
+            continue
+        if entry.size == st.size and entry.mtime_ns == st.mtime_ns:
+            p.unchanged.append(source)
+            continue
+        sha = hasher(root / source)
+        p.hashes[source] = sha
+        if sha == entry.sha:
+            p.unchanged.append(source)
+            p.touched[source] = st
+        else:
+            p.changed.append(source)
+    p.deleted = sorted(set(old.entries) - set(current))
+    if p.deleted and p.new:
+        gone = {old.entries[s].sha: s for s in p.deleted}
+        for source in p.new:
+            sha = p.hashes.get(source) or hasher(root / source)
+            p.hashes[source] = sha
+            if sha in gone:
+                p.renamed.append((gone.pop(sha), source))
+    return p
+
+
+def fingerprint(parts: dict) -> str:
+    """A short stable hash of the settings and code versions an index depends on."""
+    blob = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha1(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def files_digest(paths: list[Path]) -> str:
+    """Hash of the contents of ``paths`` (missing files count as empty)."""
+    h = hashlib.sha1()
+    for p in paths:
+        h.update(str(Path(p).name).encode())
+        try:
+            h.update(Path(p).read_bytes())
+        except OSError:
+            h.update(b"-")
+    return h.hexdigest()[:16]
