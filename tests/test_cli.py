@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import ROOT, seed
 
 BIN = Path(sys.executable).parent / "unionsearch"

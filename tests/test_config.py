@@ -6,9 +6,10 @@ import dataclasses
 
 import pytest
 import yaml
-from conftest import ROOT
 
 from indexer.config import Config, ConfigError, load_config
+
+from conftest import ROOT
 
 
 def leaves(cls, prefix=""):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from test_query import ODD_QUERIES
 
 from indexer.search import SearchOptions, highlight, search
+
+from test_query import ODD_QUERIES
 
 
 def sources(result):

@@ -44,6 +44,9 @@ def search_params(max_per_page: int, default_per_page: int, max_query_chars: int
               f"Results per page, at most {max_per_page}."),
         Param("sort", {"type": "string", "enum": list(SORTS), "default": "relevance"},
               "relevance (best match first) or date (newest first)."),
+        Param("group", {"type": "string", "enum": ["section", "document"], "default": "section"},
+              "section: every matching section is a result; document: further sections of a document are "
+              "listed under its best one (in `also`)."),
         Param("year", {"type": "integer", "minimum": 1000, "maximum": 9999},
               "Only sections from this year (a key of facets.year)."),
         Param("site", {"type": "string", "maxLength": MAX_FILTER_CHARS},
@@ -132,7 +135,7 @@ def api_search():
     cfg = get_config().search
     filters = tuple((k, str(args[k])) for k in ("year", "site", "org_type") if k in args)
     options = SearchOptions(page=args["page"], per_page=args["per_page"], sort=args["sort"], filters=filters,
-                            snippet_chars=cfg.snippet_chars)
+                            snippet_chars=cfg.snippet_chars, group=args["group"] == "document")
     q = args["q"][: cfg.max_query_chars]
     result = search(get_store(), q, options, cfg.max_query_chars)
     args["q"] = q

@@ -34,9 +34,10 @@ def search_options(default_per_page: int | None = None) -> SearchOptions:
     per_page = _int_arg("per_page", default_per_page or cfg.per_page, 1, cfg.max_per_page)
     filters = tuple((k, request.args[k].strip()[:MAX_FILTER_CHARS]) for k in FILTERS if request.args.get(k, "").strip())
     sort = request.args.get("sort", "relevance")
+    # The site groups a document's matching sections under its best one unless ?group=section.
     return SearchOptions(page=_int_arg("page", 1, 1, 1000), per_page=per_page,
                          sort=sort if sort in SORTS else "relevance", filters=filters,
-                         snippet_chars=cfg.snippet_chars)
+                         snippet_chars=cfg.snippet_chars, group=request.args.get("group") != "section")
 
 
 def query_arg() -> str:
