@@ -359,15 +359,15 @@ class Store:
         local = self._local
         gen = self.current_generation()
         s = getattr(local, "searcher", None)
-        if s is None or local.gen != gen:
+        # A changed index gets a new searcher, not Searcher.refresh(): whoosh-reloaded 2.7.5 reuses a segment's
+        # reader by segment id, so it misses deletions committed to that segment (an incremental update)
+        # and keeps segments a merge removed.
+        if s is None or local.gen != gen or not s.up_to_date():
             if s is not None:
                 s.close()
             ix = self._open()
             s = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
             local.searcher, local.gen = s, gen
-        elif not s.up_to_date():
-            s = s.refresh()
-            local.searcher = s
         yield s
 
     def _term_query(self, term: str, fields_boosts: dict[str, float], exact: bool = False) -> wq.Query:
