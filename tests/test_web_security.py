@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_config
 
 from indexer.build import build_index
 from indexer.engine import open_store
 from webapp import create_app
+
+from conftest import make_config
 
 EVIL = '<script>alert("x")</script>'
 EVIL_PAGE = f"""职工之家建设情况通报 {EVIL}

@@ -13,9 +13,10 @@ import urllib.request
 
 import pytest
 from click.testing import CliRunner
-from conftest import ROOT
 
 from webapp.cli import cli
+
+from conftest import ROOT
 
 
 def run(args):
