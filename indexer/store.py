@@ -37,6 +37,7 @@ FORMAT_VERSION = "1"
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
 SUBWORD_BOOST = 0.5
+PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
 COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
 
 
@@ -415,6 +416,10 @@ class Store:
             q = wq.And([text_part, *filters]) if filters else text_part
         else:
             q = wq.And(clauses) if len(clauses) > 1 else clauses[0]
+        # Proximity: sections where the query words stand close together, in order, score higher.
+        words = [t for c in pq.must for t in c.alternatives[0].terms]
+        if len(words) > 1:
+            q = wq.AndMaybe(q, wq.Phrase("text", words, slop=PROXIMITY_SLOP, boost=PROXIMITY_BOOST))
         if pq.exclude:
             q = wq.AndNot(q, wq.Or([self._unit_query(u, FIELD_BOOSTS) for u in pq.exclude]))
         return q
