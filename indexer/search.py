@@ -15,6 +15,7 @@ from indexer.store import RawHit, RawResult, Store
 SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
+CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
 SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
@@ -46,7 +47,9 @@ def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
         if target is None:
             for k in kept:
                 inter = len(sh & k[1])
-                if inter and inter / (len(sh | k[1]) or 1) >= NEAR_DUPLICATE:
+                # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
+                if inter and (inter / (len(sh | k[1]) or 1) >= NEAR_DUPLICATE
+                              or inter / (min(len(sh), len(k[1])) or 1) >= CONTAINED):
                     target = k
                     break
         if target is not None:

@@ -16,6 +16,7 @@ import os
 import shutil
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from whoosh import fields as wf
 from whoosh import index as wi
 from whoosh import query as wq
 from whoosh import scoring, sorting
+from whoosh.filedb.filestore import FileStorage
 from whoosh.writing import SegmentWriter
 
 from indexer import analysis
@@ -521,7 +523,8 @@ class SegmentSink:
     parent adds the finished segments to the index in one commit (Whoosh's multi-segment MpWriter scheme)."""
 
     def __init__(self, gen: str | Path, limitmb: int = 128):
-        self._writer = _SinkWriter(wi.open_dir(str(gen)), _lk=False, limitmb=limitmb)
+        ix = _PrivateTempStorage(str(gen)).open_index()
+        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb)
         self.count = 0
 
     def add(self, records: Iterable[SectionRecord]) -> None:
@@ -563,6 +566,15 @@ class _CachedLengths:
 
     def __getattr__(self, name):
         return getattr(self._reader, name)
+
+
+class _PrivateTempStorage(FileStorage):
+    """Whoosh names a writer's scratch folder after the index ("MAIN.tmp") and deletes it when the writer
+    finishes; sinks writing the same folder in parallel would delete each other's scratch files. Each sink
+    gets its own."""
+
+    def temp_storage(self, name=None):
+        return super().temp_storage(f"{name or 'scratch'}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
 
 
 class _SinkWriter(SegmentWriter):
