@@ -23,7 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 NUMERALS = "一二三四五六七八九十"
-_HEADING = re.compile(r"^\s*(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[、.．])\s*([^。：:；;]{4,30})[。：:；;]?")
+_HEADING = re.compile(
+    r"^\s*(?:[一二三四五六七八九十]+、|（[一二三四五六七八九十]+）|\d+[、.．])\s*([^。：:；;]{4,30})[。：:；;]?")
 _NUMBER = re.compile(r"\d+")
 
 PLACES = ["海宁市", "长沙", "温州市", "成都市", "青岛", "南宁市", "昆明", "太原市", "合肥", "兰州市", "大连",
@@ -141,7 +142,8 @@ def make_page(i: int, paras: list[str], heads: list[str], seed: int) -> tuple[st
 <div class="location">当前位置：<a href="https://{domain}/">首页</a> &gt; {e(rng.choice(NAV))} &gt; {e(title)}</div>
 <div class="main">
 <h1>{e(title)}</h1>
-<div class="info">发布时间：{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}　来源：{e(site_name)}　编辑：admin</div>
+<div class="info">发布时间：{year}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}　来源：{e(site_name)}
+　编辑：admin</div>
 {wrap_open}
 <p>{e(rng.choice(FILLER).format(t=title))}</p>
 {chr(10).join(article)}

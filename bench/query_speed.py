@@ -1,0 +1,175 @@
+"""Query latency through the running server: ``unionsearch serve`` on a built index, N queries drawn from the
+index's own vocabulary, C concurrent clients; p50/p95 with snippets (the API's normal answer) and without,
+plus the server's peak RSS.
+
+    python bench/query_speed.py --config var/bench/work-10000/config.yaml [--queries 200] [--clients 4]
+
+Build the index first (bench/index_speed.py writes that config). When the JSON API has no switch to leave
+snippets out, the no-snippet figures come from the same search() called in-process by C threads (labelled so).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+sys.path.insert(0, str(ROOT))
+
+
+def draw_queries(config_file: str, n: int, seed: int = 1) -> list[str]:
+    """``n`` queries: words from the index vocabulary that are neither rare nor everywhere; a third are pairs."""
+    from indexer.config import load_config
+    from indexer.engine import open_store
+
+    store = open_store(load_config(config_file))
+    sections = store.stats()["sections"]
+    words = sorted(w for w, df in store.vocabulary("text")
+                   if len(w) >= 2 and not w.isascii() and 3 <= df <= max(4, sections // 4))
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        out.append(" ".join(rng.sample(words, 2)) if i % 3 == 2 else rng.choice(words))
+    return out
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    k = max(0, min(len(values) - 1, round(p / 100 * (len(values) - 1))))
+    return values[k]
+
+
+def summarise(latencies: list[float], wall: float) -> dict:
+    ms = [x * 1000 for x in latencies]
+    return {"queries": len(ms), "p50_ms": percentile(ms, 50), "p95_ms": percentile(ms, 95), "max_ms": max(ms),
+            "median_ms": statistics.median(ms), "throughput_qps": len(ms) / wall}
+
+
+def run_clients(queries: list[str], clients: int, one) -> dict:
+    """Run ``one(q)`` for every query from ``clients`` threads; latency per call."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    todo = list(queries)
+
+    def worker():
+        state = {}
+        while True:
+            with lock:
+                if not todo:
+                    return
+                q = todo.pop()
+            started = time.perf_counter()
+            try:
+                one(q, state)
+            except Exception as e:  # noqa: BLE001 - counted and shown
+                errors.append(f"{q}: {e}")
+                continue
+            with lock:
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out = summarise(latencies, time.perf_counter() - started)
+    out["errors"] = len(errors)
+    if errors:
+        out["first_error"] = errors[0]
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_memory_mb(pid: int) -> dict:
+    status = Path(f"/proc/{pid}/status").read_text()
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    return {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM") if k in fields}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True, help="config.yaml of a built index")
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    queries = draw_queries(args.config, args.queries)
+    port = free_port()
+    exe = Path(sys.executable).with_name("unionsearch")
+    server = subprocess.Popen([str(exe), "serve", "--config", args.config, "--port", str(port), "--threads",
+                               str(args.clients)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    out: dict = {"queries": len(queries), "clients": args.clients, "examples": queries[:8]}
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1, trust_env=False).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise SystemExit(f"server did not start: {server.stderr.read().decode()[-2000:] if server.stderr else ''}")
+        spec = httpx.get(f"{base}/api/openapi.json", timeout=5, trust_env=False).json()
+        has_switch = "snippets" in json.dumps(spec)
+
+        def http_query(extra: dict):
+            def one(q, state):
+                client = state.setdefault("client", httpx.Client(base_url=base, timeout=30, trust_env=False))
+                r = client.get("/api/search", params={"q": q, "per_page": 10, **extra})
+                r.raise_for_status()
+                r.json()
+            return one
+
+        run_clients(queries[:20], args.clients, http_query({}))  # warm-up: searchers opened, caches filled
+        out["http_with_snippets"] = run_clients(queries, args.clients, http_query({}))
+        if has_switch:
+            out["http_without_snippets"] = run_clients(queries, args.clients, http_query({"snippets": 0}))
+        out["server_memory_mb"] = proc_memory_mb(server.pid)
+    finally:
+        server.terminate()
+        server.wait(10)
+    from indexer.config import load_config
+    from indexer.engine import open_store
+    from indexer.search import SearchOptions, search
+
+    store = open_store(load_config(args.config))
+
+    def in_process(snippets: bool):
+        def one(q, state):
+            search(store, q, SearchOptions(per_page=10, snippets=snippets))
+        return one
+
+    run_clients(queries[:20], args.clients, in_process(False))
+    out["in_process_without_snippets"] = run_clients(queries, args.clients, in_process(False))
+    out["in_process_with_snippets"] = run_clients(queries, args.clients, in_process(True))
+    for key in [k for k in out if isinstance(out[k], dict) and "p50_ms" in out[k]]:
+        r = out[key]
+        print(f"{key}: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, {r['throughput_qps']:.0f} q/s, "
+              f"{r['errors']} errors", file=sys.stderr)
+    print(f"server memory: {out.get('server_memory_mb')}", file=sys.stderr)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
