@@ -23,6 +23,7 @@ from indexer.clean.dedupe import mark_duplicates
 from indexer.clean.html import Line, extract, line_score, parse
 from indexer.clean.split import Para, build_documents, doc_title, reflow
 from indexer.clean.text import (
+    CONTROLS,
     WS,
     LineRules,
     is_counter_line,
@@ -104,7 +105,7 @@ def _clean_html(page: LoadedPage, settings: CleanSettings) -> CleanedPage:
 # ----------------------------------------------------------------------------- text
 
 def _clean_text(page: LoadedPage, settings: CleanSettings) -> CleanedPage:
-    raw = [ln.strip() for ln in page.text.replace("\x00", "").splitlines()]
+    raw = [ln.strip() for ln in CONTROLS.sub("", page.text).splitlines()]
     raw = [ln for ln in raw if ln]
     if not raw:
         raise CleanError("no_body", "empty text")

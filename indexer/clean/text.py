@@ -15,6 +15,9 @@ from functools import lru_cache
 from pathlib import Path
 
 WS = re.compile(r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]+")
+# C0/C1 control characters other than tab and line breaks: never text, and an ESC that reaches a terminal
+# (`unionsearch search`/`clean` print section text) can retitle it or rewrite the screen.
+CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Sentence punctuation: a strong sign of running text (CEPF's "punctuation density").
 PUNCT = re.compile(r"[，。；！？、,;!?：:“”]")
@@ -27,8 +30,8 @@ _DATA = Path(__file__).parents[1] / "data" / "clean_boilerplate.txt"
 
 
 def squash(text: str) -> str:
-    """Collapse runs of whitespace into one space and strip."""
-    return WS.sub(" ", text).strip()
+    """Drop control characters, collapse runs of whitespace into one space and strip."""
+    return WS.sub(" ", CONTROLS.sub("", text)).strip()
 
 
 def visible_len(text: str) -> int:
