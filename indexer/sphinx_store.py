@@ -1,0 +1,824 @@
+"""The Sphinx / Manticore backend: the same read and write API as ``indexer.store.Store``, over SphinxQL.
+
+Analysis stays ours. Each section is one row of a real-time index: our analyser's words, space-joined in
+order (``w_*`` fields, so phrases work), the sub-words it stacks on a word's position (``s_*`` fields: Sphinx
+text cannot stack tokens), the character bigrams of heading + text (``bigrams``) and the stored record as
+string attributes. Field weights mirror Whoosh's FIELD_BOOSTS / BIGRAM_BOOST; ranking is BM25F plus a
+proximity term (``ranker=expr``). searchd only splits on spaces: its charset_table makes CJK, digits and
+a..z word characters, with no n-grams, morphology or stopwords; an analysed term holding anything else is
+replaced by an opaque hash token, at index and query time alike.
+
+Layout: ``shards`` RT indexes per generation (``us_a_s0`` …), each held by one or more nodes (mirrors); a
+page goes to shard ``hash(source) % shards`` on every node holding it. Every node declares a distributed
+index per generation (``us_a``, ``us_b``) whose agents list the mirrors, so any node answers a query and a
+dead node's shards are served by its mirrors; a shard with no live copy is left out and the result is
+flagged ``incomplete``. A full build fills the other generation and then flips ``CURRENT`` in the state
+folder, so search never sees a half-built index. A replica that missed writes (its node was down) is
+recorded in ``stale.json`` and copied from a live mirror the next time a writer takes the lock.
+
+State folder (``<index_dir>/sphinx``): ``CURRENT`` (a or b), ``FORMAT``, ``gen-a/`` and ``gen-b/`` (the
+manifest, META.json, vocab.json: document frequencies of the text field, for did-you-mean), ``stale.json``,
+``build.lock``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import pymysql
+from pymysql.constants import CLIENT
+
+from indexer import analysis
+from indexer.cluster import GENERATIONS, STRING_ATTRS, TEXT_FIELDS, ClusterError, ClusterSpec, Node
+from indexer.model import SectionRecord
+from indexer.query import ParsedQuery, Unit
+from indexer.store import (
+    BIGRAM_BOOST,
+    FIELD_BOOSTS,
+    IndexIncompatible,
+    IndexMissing,
+    LockBusy,
+    RawHit,
+    RawResult,
+    site_keys,
+)
+
+FORMAT_VERSION = "sphinx-1"
+# Record attribute → (words field, stacked sub-words field).
+WORD_FIELDS = {"page_title": ("w_title", "s_title"), "document": ("w_doc", "s_doc"),
+               "heading": ("w_head", "s_head"), "text": ("w_text", "s_text")}
+WEIGHT_SCALE = 20  # Sphinx field weights are integers: FIELD_BOOSTS × 20 (bigrams 0.25 → 5)
+FIELD_WEIGHTS = {f: round(FIELD_BOOSTS[attr] * WEIGHT_SCALE) for attr, pair in WORD_FIELDS.items() for f in pair}
+FIELD_WEIGHTS.update(bigrams=round(BIGRAM_BOOST * WEIGHT_SCALE), marker=1)
+# Ranking: BM25F over the weighted fields, plus a bonus for query words standing together (lcs: the longest
+# run of query words in query order in a field), as Whoosh's proximity phrase does.
+PROXIMITY = 30
+K1, B = 1.2, 0.75
+MARKER = "usall"
+SELECT_ATTRS = ("id", *STRING_ATTRS, "doc_index", "section_index", "year")
+INSERT_COLUMNS = ("id", *TEXT_FIELDS, *STRING_ATTRS, "doc_index", "section_index", "year", "site_keys")
+BATCH_ROWS = 500
+MAX_MATCHES = 1000
+SCAN_ROWS = 5000
+FACETS = ("year", "site", "org_type")
+_SAFE_WORD = re.compile(r"^[0-9a-z\u3400-\u9fff\uf900-\ufaff]+$")
+_CONNECTION_ERRORS = (2003, 2006, 2013, 2014, 2055)
+
+
+class ClusterUnavailable(IndexMissing):
+    """No node of the sphinx cluster answers (or no copy of a shard does, while writing)."""
+
+
+@dataclass
+class SphinxRawResult(RawResult):
+    """RawResult plus what a distributed engine can add: some shards did not answer."""
+
+    incomplete: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+def sphinx_word(term: str) -> str:
+    """``term`` as one searchd keyword: itself when made of word characters only, else a stable hash token
+    (so 'c++', '3.5' or 'covid-19' survive searchd's tokeniser and never read as query syntax)."""
+    if _SAFE_WORD.match(term):
+        return term
+    return "zq" + hashlib.blake2b(term.encode("utf-8"), digest_size=8).hexdigest()
+
+
+def escape_match(text: str) -> str:
+    """Backslash every SphinxQL full-text operator character (for text that is not one of our tokens)."""
+    return re.sub(r'([\\()|\-!@~"&/^$=<>\[\]*?\'%:])', r"\\\1", text)
+
+
+def _key(value: str) -> int:
+    """A positive 63-bit hash: document ids and site suffix keys."""
+    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big") >> 1 or 1
+
+
+def doc_key(section_id: str) -> int:
+    return _key(section_id)
+
+
+def shard_of(source: str, shards: int) -> int:
+    """The shard a page's sections live in (all sections of a page together)."""
+    return int.from_bytes(hashlib.sha1(source.encode("utf-8")).digest()[:8], "big") % shards
+
+
+# ---- rows ------------------------------------------------------------------------------------------------------
+
+def _split_tokens(tokens: list[analysis.Token]) -> tuple[str, str]:
+    """Words in order (the first token at each position) and the sub-words stacked on them."""
+    words, subs, last = [], [], None
+    for t in tokens:
+        (subs if t.pos == last else words).append(sphinx_word(t.text))
+        last = t.pos
+    return " ".join(words), " ".join(subs)
+
+
+class RowMaker:
+    """SectionRecord → the values of one RT row (analysis happens here), plus text-field document frequencies."""
+
+    def __init__(self, analyzer: analysis.Analyzer):
+        self.analyzer = analyzer
+        self.short = lru_cache(maxsize=20_000)(self._analyse)  # titles repeat on every section of a document
+
+    def _analyse(self, value: str) -> tuple[tuple[str, str], frozenset[str]]:
+        tokens = self.analyzer.tokens(value, "index")
+        return _split_tokens(tokens), frozenset(t.text for t in tokens)
+
+    def analyse(self, value: str) -> tuple[tuple[str, str], frozenset[str]]:
+        return self.short(value) if len(value) <= 100 else self._analyse(value)
+
+    def row(self, r: SectionRecord, df: Counter | None = None) -> tuple:
+        texts = {}
+        for attr, (w, s) in WORD_FIELDS.items():
+            (texts[w], texts[s]), terms = self.analyse(getattr(r, attr) or "")
+            if attr == "text" and df is not None:
+                df.update(terms)
+        texts["bigrams"] = " ".join(sphinx_word(t.text) for t in analysis.bigrams("\n".join((r.heading, r.text))))
+        texts["marker"] = MARKER
+        keys = tuple(_key(k) for k in site_keys(r.site).split())
+        strings = dict(sid=r.id, doc_id=r.doc_id, source=r.source, page_title=r.page_title, document=r.document,
+                       heading=r.heading, heading_path=r.heading_path, text=r.text, url=r.url or "",
+                       date=r.date or "", site=r.site or "", org_type=r.org_type or "",
+                       duplicate_of=r.duplicate_of or "")
+        # SphinxQL reads the escaped NUL pymysql writes as "0"; the cleaner never leaves one, drop any other.
+        values = (strings[a].replace("\x00", "") for a in STRING_ATTRS)
+        return (doc_key(r.id), *(texts[f] for f in TEXT_FIELDS), *values,
+                r.doc_index, r.section_index, r.year or 0, keys)
+
+
+def _record(row: dict) -> SectionRecord:
+    return SectionRecord(
+        id=row["sid"], source=row["source"], doc_index=int(row["doc_index"]),
+        section_index=int(row["section_index"]), page_title=row["page_title"], document=row["document"],
+        heading=row["heading"], heading_path=row["heading_path"], text=row["text"], url=row["url"] or None,
+        date=row["date"] or None, year=int(row["year"]) or None, site=row["site"] or None,
+        org_type=row["org_type"] or None, duplicate_of=row["duplicate_of"] or None, doc_id=row["doc_id"],
+    )
+
+
+# ---- the store ---------------------------------------------------------------------------------------------------
+
+class SphinxStore:
+    """A sphinx cluster plus a local state folder: build, update and search it (Store's API)."""
+
+    backend = "sphinx"
+
+    def __init__(self, state_dir: str | Path, analyzer: analysis.Analyzer, spec: ClusterSpec | str | Path,
+                 timeout: float = 10.0):
+        self.dir = Path(state_dir)
+        self.analyzer = analyzer
+        self.spec = spec if isinstance(spec, ClusterSpec) else ClusterSpec.load(spec)
+        self.timeout = timeout
+        self._local = threading.local()
+        self.rows = RowMaker(analyzer)
+
+    # ---- connections -------------------------------------------------------------------------------------------
+    def _connections(self) -> dict[str, pymysql.connections.Connection]:
+        conns = getattr(self._local, "conns", None)
+        if conns is None:
+            conns = self._local.conns = {}
+        return conns
+
+    def _conn(self, node: Node):
+        conns = self._connections()
+        conn = conns.get(node.name)
+        if conn is None:
+            conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=1.0,
+                                   read_timeout=self.timeout, write_timeout=self.timeout, autocommit=True,
+                                   charset="utf8", client_flag=CLIENT.MULTI_STATEMENTS)
+            conns[node.name] = conn
+        return conn
+
+    def _drop(self, node: Node) -> None:
+        conn = self._connections().pop(node.name, None)
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:
+                pass
+
+    def close(self) -> None:
+        for node in self.spec.nodes:
+            self._drop(node)
+
+    def _on(self, node: Node, run):
+        """``run(cursor)`` on ``node``, reconnecting once if a kept connection went stale."""
+        for attempt in (0, 1):
+            try:
+                with self._conn(node).cursor() as cur:
+                    return run(cur)
+            except pymysql.OperationalError as e:
+                self._drop(node)
+                if attempt or e.args[0] not in _CONNECTION_ERRORS:
+                    raise
+            except pymysql.InterfaceError:
+                self._drop(node)
+                if attempt:
+                    raise
+
+    def _query_nodes(self) -> list[Node]:
+        """Nodes to send a query to, in order: a per-thread start spreads the load; the rest are fall-backs."""
+        nodes = self.spec.nodes
+        start = getattr(self._local, "start", None)
+        if start is None:
+            start = self._local.start = random.randrange(len(nodes))
+        return nodes[start:] + nodes[:start]
+
+    def _read(self, run):
+        """``run(cursor)`` on the first node that answers."""
+        errors = []
+        for node in self._query_nodes():
+            try:
+                return self._on(node, run)
+            except (pymysql.OperationalError, pymysql.InterfaceError) as e:
+                if isinstance(e, pymysql.OperationalError) and e.args[0] not in _CONNECTION_ERRORS:
+                    raise
+                errors.append(f"{node.name}: {e.args[-1] if e.args else e}")
+        raise ClusterUnavailable("no sphinx node answers (" + "; ".join(errors) + "); "
+                                 "start the cluster (`unionsearch cluster start`) or check sphinx.nodes")
+
+    # ---- generations and state ---------------------------------------------------------------------------------
+    def _gen_name(self) -> str | None:
+        try:
+            name = (self.dir / "CURRENT").read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        return name if name in GENERATIONS else None
+
+    def current_generation(self) -> Path | None:
+        name = self._gen_name()
+        gen = self.dir / f"gen-{name}" if name else None
+        return gen if gen is not None and gen.is_dir() else None
+
+    def exists(self) -> bool:
+        return self.current_generation() is not None
+
+    def live_generation(self) -> Path:
+        gen = self.current_generation()
+        if gen is None:
+            raise IndexMissing(f"no sphinx index recorded in {self.dir}; run `unionsearch index` first")
+        version = (self.dir / "FORMAT").read_text().strip() if (self.dir / "FORMAT").exists() else ""
+        if version != FORMAT_VERSION:
+            raise IndexIncompatible(f"the sphinx index in {self.dir} has an old format; run "
+                                    "`unionsearch index --full`")
+        return gen
+
+    def _live(self) -> str:
+        return self.live_generation().name[-1]
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """One writer at a time (fcntl lock on ``build.lock``, dropped by the kernel if the process dies).
+        Taking it first copies any replica that missed writes from a live mirror."""
+        import fcntl
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "build.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockBusy(f"another `unionsearch index` is writing {self.dir}; try again when it ends") from None
+            try:
+                self.repair()
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def _stale(self) -> list[dict]:
+        try:
+            return json.loads((self.dir / "stale.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []
+
+    def _set_stale(self, entries: list[dict]) -> None:
+        unique = {(e["gen"], e["node"], e["shard"]): e for e in entries}
+        _write_atomic(self.dir / "stale.json", json.dumps(sorted(unique.values(), key=lambda e: tuple(e.values()))))
+
+    def _mark_stale(self, gen: str, failed: Iterable[tuple[str, int]]) -> None:
+        failed = list(failed)
+        if failed:
+            self._set_stale(self._stale() + [{"gen": gen, "node": n, "shard": s} for n, s in failed])
+
+    # ---- writing (callers hold lock()) --------------------------------------------------------------------------
+    def new_generation(self) -> Path:
+        """Empty the generation that is not live and return its state folder; nothing reads it until
+        commit_generation()."""
+        live = self._gen_name()
+        gen = next(g for g in GENERATIONS if g != live)
+        path = self.dir / f"gen-{gen}"
+        if path.exists():
+            for p in path.iterdir():
+                p.unlink()
+        path.mkdir(parents=True, exist_ok=True)
+        self._set_stale([e for e in self._stale() if e["gen"] != gen])
+        failed = []
+        for shard in range(self.spec.shards):
+            for node in self.spec.replicas(shard):
+                try:
+                    self._on(node, lambda cur, s=shard: cur.execute(
+                        f"TRUNCATE RTINDEX {self.spec.shard_index(gen, s)}"))
+                except pymysql.MySQLError:
+                    failed.append((node.name, shard))
+            if len([n for n, s in failed if s == shard]) == len(self.spec.replicas(shard)):
+                raise ClusterUnavailable(f"no copy of shard {shard} answers; start its nodes and index again")
+        self._mark_stale(gen, failed)
+        return path
+
+    def sink(self, gen: str | Path, limitmb: int = 128) -> SphinxSink:
+        """A writer of sections into generation ``gen`` (safe in worker processes, several at once). Into a
+        generation being built it inserts as it goes; into the live one it only analyses, and
+        commit_update() swaps each page's sections in one transaction per replica."""
+        name = Path(gen).name[-1]
+        return SphinxSink(self, name, live=(name == self._gen_name()))
+
+    def commit_generation(self, gen: Path, parts: list, files: dict[str, str] | None = None) -> None:
+        """Record what the sinks wrote into ``gen``, write ``files`` beside it and make it live."""
+        gen = Path(gen)
+        name = gen.name[-1]
+        df: Counter = Counter()
+        for part in parts:
+            if part:
+                df.update(part["df"])
+                self._mark_stale(name, [tuple(f) for f in part["failed"]])
+        _write_atomic(gen / "vocab.json", json.dumps(df, ensure_ascii=False))
+        for fname, text in (files or {}).items():
+            _write_atomic(gen / fname, text)
+        _write_atomic(self.dir / "FORMAT", FORMAT_VERSION)
+        _write_atomic(self.dir / "CURRENT", name)
+
+    def discard_generation(self, gen: Path) -> None:
+        """Forget a generation whose build failed (its indexes are emptied by the next new_generation())."""
+        gen = Path(gen)
+        if gen != self.current_generation() and gen.exists():
+            for p in gen.iterdir():
+                p.unlink()
+
+    def commit_update(self, parts: list, delete_sources: Iterable[str], files: dict[str, str] | None = None,
+                      add: Iterable[SectionRecord] = ()) -> int:
+        """Delete the sections of ``delete_sources`` and insert the rows of ``parts`` (sinks of the live
+        generation) and ``add``: per shard and replica one transaction, so a page is never seen half-swapped.
+        A replica that does not answer is recorded as stale. Returns the number of sections deleted."""
+        live = self._live()
+        gen = self.dir / f"gen-{live}"
+        rows: dict[int, list] = {s: [] for s in range(self.spec.shards)}
+        df: Counter = Counter()
+        for part in parts:
+            if part:
+                for shard, shard_rows in part["rows"].items():
+                    rows[int(shard)].extend(shard_rows)
+                df.update(part["df"])
+        for r in add:
+            rows[shard_of(r.source, self.spec.shards)].append(self.rows.row(r, df))
+        deletes: dict[int, list[str]] = {s: [] for s in range(self.spec.shards)}
+        for source in delete_sources:
+            deletes[shard_of(source, self.spec.shards)].append(source)
+        removed = self._removed_terms(live, [s for ss in deletes.values() for s in ss])
+        deleted, failed = 0, []
+        for shard in range(self.spec.shards):
+            if not rows[shard] and not deletes[shard]:
+                continue
+            index = self.spec.shard_index(live, shard)
+            counted = False
+            for node in self.spec.replicas(shard):
+                try:
+                    n = self._on(node, lambda cur, i=index, s=shard: _swap(cur, i, deletes[s], rows[s]))
+                except pymysql.MySQLError:
+                    failed.append((node.name, shard))
+                    continue
+                if not counted:
+                    deleted, counted = deleted + n, True
+            if not counted:
+                raise ClusterUnavailable(f"no copy of shard {shard} answers; start its nodes and index again")
+        self._mark_stale(live, failed)
+        vocab = self._vocab(gen)
+        vocab.update(df)
+        vocab.subtract(removed)
+        _write_atomic(gen / "vocab.json", json.dumps({k: v for k, v in vocab.items() if v > 0}, ensure_ascii=False))
+        for fname, text in (files or {}).items():
+            _write_atomic(gen / fname, text)
+        return deleted
+
+    def _removed_terms(self, gen: str, sources: list[str]) -> Counter:
+        """Text-field document frequencies of the sections about to be deleted (to keep vocab.json right)."""
+        out: Counter = Counter()
+        dist = self.spec.dist_index(gen)
+        for i in range(0, len(sources), 50):
+            chunk = sources[i:i + 50]
+            marks = ", ".join(["%s"] * len(chunk))
+            found = self._read(lambda cur, c=chunk, m=marks: _fetch(
+                cur, f"SELECT text FROM {dist} WHERE source IN ({m}) LIMIT 0, 100000 OPTION max_matches=100000", c))
+            for row in found:
+                out.update(self.rows.analyse(row["text"])[1])
+        return out
+
+    def write_files(self, files: dict[str, str]) -> None:
+        gen = self.live_generation()
+        for name, text in files.items():
+            _write_atomic(gen / name, text)
+
+    def read_file(self, name: str) -> str | None:
+        gen = self.current_generation()
+        try:
+            return (gen / name).read_text(encoding="utf-8") if gen else None
+        except OSError:
+            return None
+
+    def build(self, records: Iterable[SectionRecord], meta: dict | None = None) -> int:
+        """Write a complete new generation from ``records`` and make it live. Returns sections written."""
+        with self.lock():
+            gen = self.new_generation()
+            try:
+                sink = self.sink(gen)
+                sink.add(records)
+                files = {"META.json": json.dumps(meta, ensure_ascii=False, indent=1)} if meta is not None else {}
+                self.commit_generation(gen, [sink.finish()], files)
+            except BaseException:
+                self.discard_generation(gen)
+                raise
+        return sink.count
+
+    def update(self, add: Iterable[SectionRecord], delete_sources: Iterable[str]) -> int:
+        """Replace/remove the sections of some pages (each page in one transaction per replica)."""
+        records = list(add)
+        with self.lock():
+            self.commit_update([], list(delete_sources), add=records)
+        return len(records)
+
+    def repair(self) -> list[str]:
+        """Copy every stale replica of the live generation from a live mirror (re-analysing the stored
+        records). Returns the replicas repaired; those still unreachable stay recorded."""
+        stale = self._stale()
+        live = self._gen_name()
+        done, keep = [], []
+        for entry in stale:
+            if entry["gen"] != live:
+                keep.append(entry)
+                continue
+            target = self.spec.node(entry["node"])
+            sources = [n for n in self.spec.replicas(entry["shard"]) if n.name != target.name
+                       and not any(e["node"] == n.name and e["shard"] == entry["shard"] and e["gen"] == live
+                                   for e in stale)]
+            try:
+                self._copy_shard(live, entry["shard"], sources, target)
+                done.append(f"{target.name}:{self.spec.shard_index(live, entry['shard'])}")
+            except (pymysql.MySQLError, ClusterUnavailable):
+                keep.append(entry)
+        if done:
+            self._set_stale(keep)
+        return done
+
+    def _copy_shard(self, gen: str, shard: int, sources: list[Node], target: Node) -> None:
+        index = self.spec.shard_index(gen, shard)
+        cols = ", ".join(SELECT_ATTRS)
+        for src in sources:
+            try:
+                self._on(src, lambda cur: cur.execute("SHOW STATUS"))
+            except pymysql.MySQLError:
+                continue
+            self._on(target, lambda cur: cur.execute(f"TRUNCATE RTINDEX {index}"))
+            last = 0
+            while True:
+                found = self._on(src, lambda cur, lo=last: _fetch(
+                    cur, f"SELECT {cols} FROM {index} WHERE id > %s ORDER BY id ASC LIMIT 0, {BATCH_ROWS} "
+                    f"OPTION max_matches={BATCH_ROWS}", (lo,)))
+                if not found:
+                    return
+                rows = [self.rows.row(_record(r)) for r in found]
+                self._on(target, lambda cur, rr=rows: _insert(cur, index, rr))
+                last = int(found[-1]["id"])
+        raise ClusterUnavailable(f"no live copy of shard {shard} to repair {target.name} from")
+
+    # ---- reading -----------------------------------------------------------------------------------------------
+    @contextmanager
+    def searcher(self):
+        """Checks that an index is recorded and a node answers; yields the store (searches are stateless)."""
+        self.live_generation()
+        self._read(lambda cur: cur.execute("SHOW STATUS"))
+        yield self
+
+    def _term(self, term: str, fields: str, exact: bool) -> str:
+        word = sphinx_word(term)
+        if exact or len(term) < 4:
+            return word
+        parts = analysis.cover_subwords(term)
+        if not parts:
+            return word
+        return f"({word} | ({' '.join(sphinx_word(p) for p in parts)}))"
+
+    def _unit(self, unit: Unit, words_only: str, all_fields: str, with_bigrams: bool = True,
+              any_term: bool = False) -> str:
+        if unit.phrase:
+            inner = f'(@({words_only}) "{" ".join(sphinx_word(t) for t in unit.terms)}")'
+        else:
+            parts = [self._term(t, all_fields, unit.exact) for t in unit.terms]
+            inner = f"(@({all_fields}) ({(' | ' if any_term else ' ').join(parts)}))"
+        if not with_bigrams:
+            return inner
+        grams = [sphinx_word(t.text) for t in analysis.bigrams(unit.raw)]
+        if len(grams) >= 2:
+            return f'({inner} | (@bigrams "{" ".join(grams)}"))'
+        return inner
+
+    def to_match(self, pq: ParsedQuery, any_match: bool = False) -> str | None:
+        """Our query tree → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token)."""
+        words = "w_title,w_doc,w_head,w_text"
+        every = words + ",s_title,s_doc,s_head,s_text"
+        clauses = ["(" + " | ".join(self._unit(u, words, every, any_term=any_match) for u in c.alternatives) + ")"
+                   for c in pq.must]
+        if any_match and len(clauses) > 1:
+            clauses = ["(" + " | ".join(clauses) + ")"]
+        clauses += [self._unit(u, "w_title,w_doc", "w_title,w_doc,s_title,s_doc", with_bigrams=False)
+                    for u in pq.title]
+        if not clauses and not pq.exclude:
+            return None
+        if not clauses:
+            clauses = [f"(@marker {MARKER})"]
+        excluded = [f"-{self._unit(u, words, every)}" for u in pq.exclude]
+        return " ".join(clauses + excluded)
+
+    def _ranker(self) -> str:
+        weights = ", ".join(f"{f}={w}" for f, w in FIELD_WEIGHTS.items())
+        return (f"ranker=expr('bm25f({K1}, {B}) * 1000 + {PROXIMITY} * sum((lcs - 1) * user_weight)'), "
+                f"field_weights=({weights})")
+
+    def search(self, pq: ParsedQuery, limit: int, *, any_match: bool = False, sort: str = "relevance",
+               facets: bool = True, filters: dict[str, str] | None = None) -> SphinxRawResult:
+        match = self.to_match(pq, any_match)
+        where, args = [], []
+        if match is not None:
+            where.append("MATCH(%s)")
+            args.append(match)
+        if pq.sites:
+            where.append(f"site_keys IN ({', '.join(str(_key(s)) for s in pq.sites)})")
+        if pq.year_from is not None:
+            where.append("year BETWEEN %s AND %s")
+            args += [pq.year_from, pq.year_to if pq.year_to is not None else pq.year_from]
+        for name, value in (filters or {}).items():
+            if name == "year":
+                if not str(value).isdigit():
+                    return SphinxRawResult(0, [])
+                where.append("year = %s")
+                args.append(int(value))
+            elif name in ("site", "org_type"):
+                where.append(f"{name} = %s")
+                args.append(str(value))
+        if not where:
+            return SphinxRawResult(0, [])
+        limit = max(1, limit)
+        order = "date DESC, w DESC" if sort == "date" else "w DESC, id ASC"
+        dist = self.spec.dist_index(self._live())
+        where_sql = " AND ".join(where)
+        # One round trip: the ranked hits, their SHOW META (total, agent warnings), then the facet counts as a
+        # second query without ranking (Sphinx 2.2 fails on FACET together with ranker=expr and WEIGHT()).
+        sql = (f"SELECT {', '.join(SELECT_ATTRS)}, WEIGHT() AS w FROM {dist} WHERE {where_sql} "
+               f"ORDER BY {order} LIMIT 0, {limit} OPTION max_matches={max(MAX_MATCHES, limit)}, {self._ranker()}; "
+               "SHOW META")
+        if facets:
+            sql += (f"; SELECT id FROM {dist} WHERE {where_sql} LIMIT 0, 1 OPTION ranker=none"
+                    + "".join(f" FACET {f} ORDER BY COUNT(*) DESC LIMIT {MAX_MATCHES}" for f in FACETS))
+            args = args + args
+
+        def run(cur):
+            cur.execute(sql, args)
+            sets = [cur.fetchall()]
+            while cur.nextset():
+                sets.append(cur.fetchall())
+            return sets
+
+        sets = self._read(run)
+        meta: dict[str, str] = {}
+        warnings = []
+        for key, value in sets[1]:
+            if key == "warning":
+                warnings.append(value)
+            meta.setdefault(key, value)
+        terms = _highlight_terms(pq)
+        hits = [RawHit(_record(_row_dict(r)), float(r[-1]) / 1000.0, set(terms)) for r in sets[0]]
+        counts: dict[str, dict[str, int]] = {}
+        if facets:
+            for name, rows in zip(FACETS, sets[3:6], strict=False):
+                counts[name] = {str(k): int(v) for k, v in sorted(rows, key=lambda kv: -int(kv[1]))
+                                if k not in (None, "", 0)}
+        total = int(meta.get("total_found", len(hits)))
+        return SphinxRawResult(total, hits, counts, incomplete=_agents_failed(warnings), warnings=warnings)
+
+    def document(self, doc_id: str) -> list[SectionRecord]:
+        """The sections of one document, in order ([] if the id is unknown)."""
+        sql = (f"SELECT {', '.join(SELECT_ATTRS)} FROM {self.spec.dist_index(self._live())} WHERE doc_id = %s "
+               f"ORDER BY section_index ASC LIMIT 0, 10000 OPTION max_matches=10000")
+        return [_record(r) for r in self._read(lambda cur: _fetch(cur, sql, (doc_id,)))]
+
+    def section(self, section_id: str) -> SectionRecord | None:
+        sql = f"SELECT {', '.join(SELECT_ATTRS)} FROM {self.spec.dist_index(self._live())} WHERE id = %s"
+        found = [r for r in self._read(lambda cur: _fetch(cur, sql, (doc_key(section_id),)))
+                 if r["sid"] == section_id]
+        return _record(found[0]) if found else None
+
+    def sources(self) -> dict[str, int]:
+        """Every indexed page and how many sections it has (read in id order, a batch at a time: a GROUP BY
+        over every page would need max_matches as large as the corpus on every agent)."""
+        dist = self.spec.dist_index(self._live())
+        out: Counter = Counter()
+        last = 0
+        while True:
+            found = self._read(lambda cur, lo=last: _fetch(
+                cur, f"SELECT id, source FROM {dist} WHERE id > %s ORDER BY id ASC LIMIT 0, {SCAN_ROWS} "
+                f"OPTION max_matches={SCAN_ROWS}", (lo,)))
+            out.update(r["source"] for r in found)
+            if len(found) < SCAN_ROWS:
+                return dict(out)
+            last = int(found[-1]["id"])
+
+    def _vocab(self, gen: Path | None) -> Counter:
+        try:
+            return Counter(json.loads((gen / "vocab.json").read_text(encoding="utf-8"))) if gen else Counter()
+        except (OSError, ValueError):
+            return Counter()
+
+    def vocabulary(self, fieldname: str = "text") -> Iterator[tuple[str, int]]:
+        """Terms of the text field with their document frequencies, in term order (kept at write time)."""
+        if fieldname != "text":
+            return iter(())
+        return iter(sorted(self._vocab(self.current_generation()).items()))
+
+    def stats(self) -> dict:
+        """Index figures (pages and documents from META.json) plus the state of every node and replica."""
+        gen = self.current_generation()
+        if gen is None:
+            return {"exists": False, "backend": "sphinx"}
+        meta = {}
+        if (gen / "META.json").exists():
+            meta = json.loads((gen / "META.json").read_text(encoding="utf-8"))
+        live = gen.name[-1]
+        dist = self.spec.dist_index(live)
+        sections = self._read(lambda cur: _fetch(cur, f"SELECT COUNT(*) AS n FROM {dist}", ()))
+        nodes, size = [], 0
+        for node in self.spec.nodes:
+            entry = {"node": node.name, "address": f"{node.host}:{node.sql_port}", "shards": node.shards, "up": True}
+            try:
+                for shard in node.shards:
+                    info = dict(self._on(node, lambda cur, s=shard: _fetch_tuples(
+                        cur, f"SHOW INDEX {self.spec.shard_index(live, s)} STATUS")))
+                    size += int(info.get("ram_bytes", 0)) + int(info.get("disk_bytes", 0))
+            except pymysql.MySQLError:
+                entry["up"] = False
+            nodes.append(entry)
+        if "indexed_pages" in meta:
+            pages, documents = meta["indexed_pages"], meta["documents"]
+        else:
+            srcs = self.sources()
+            pages, documents = len(srcs), None
+        return {"exists": True, "backend": "sphinx", "generation": gen.name, "pages": pages, "documents": documents,
+                "sections": int(sections[0]["n"]) if sections else 0, "terms": len(self._vocab(gen)),
+                "size_bytes": size, "segments": self.spec.shards, "shards": self.spec.shards, "nodes": nodes,
+                "stale_replicas": self._stale(),
+                "built": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime((self.dir / "CURRENT").stat().st_mtime)),
+                **meta}
+
+
+class SphinxSink:
+    """Analyses sections into rows, per shard. Into a generation being built it inserts batches as it goes
+    (on every replica; a replica that fails is reported as stale); into the live generation it keeps the rows
+    for commit_update(). ``finish()`` returns a picklable part for commit_generation/commit_update."""
+
+    def __init__(self, store: SphinxStore, gen: str, live: bool):
+        self.store, self.gen, self.live = store, gen, live
+        self.spec = store.spec
+        self.pending: dict[int, list] = {s: [] for s in range(self.spec.shards)}
+        self.df: Counter = Counter()
+        self.failed: set[tuple[str, int]] = set()
+        self.count = 0
+
+    def add(self, records: Iterable[SectionRecord]) -> None:
+        for r in records:
+            shard = shard_of(r.source, self.spec.shards)
+            self.pending[shard].append(self.store.rows.row(r, self.df))
+            self.count += 1
+            if not self.live and len(self.pending[shard]) >= BATCH_ROWS:
+                self._flush(shard)
+
+    def _flush(self, shard: int) -> None:
+        rows, self.pending[shard] = self.pending[shard], []
+        if not rows:
+            return
+        index = self.spec.shard_index(self.gen, shard)
+        replicas = self.spec.replicas(shard)
+        for node in replicas:
+            if (node.name, shard) in self.failed:
+                continue
+            try:
+                self.store._on(node, lambda cur: _insert(cur, index, rows))
+            except pymysql.MySQLError:
+                self.failed.add((node.name, shard))
+        if all((n.name, shard) in self.failed for n in replicas):
+            raise ClusterUnavailable(f"no copy of shard {shard} answers; start its nodes and index again")
+
+    def finish(self) -> dict:
+        if not self.live:
+            for shard in self.pending:
+                self._flush(shard)
+        part = {"count": self.count, "df": dict(self.df), "failed": sorted(self.failed),
+                "rows": self.pending if self.live else {}}
+        self.store.close()
+        return part
+
+    def cancel(self) -> None:
+        self.pending = {s: [] for s in range(self.spec.shards)}
+        self.store.close()
+
+
+# ---- helpers -----------------------------------------------------------------------------------------------------
+
+def _insert(cur, index: str, rows: list[tuple]) -> None:
+    marks = ", ".join(["%s"] * len(INSERT_COLUMNS))
+    sql = f"REPLACE INTO {index} ({', '.join(INSERT_COLUMNS)}) VALUES ({marks})"
+    for i in range(0, len(rows), 100):
+        cur.executemany(sql, rows[i:i + 100])  # a tuple value is written (1,2): an MVA
+
+
+def _swap(cur, index: str, sources: list[str], rows: list[tuple]) -> int:
+    """Delete the sections of ``sources`` and insert ``rows`` in one RT transaction; returns rows deleted."""
+    deleted = 0
+    cur.execute("BEGIN")
+    try:
+        for source in sources:
+            deleted += cur.execute(f"DELETE FROM {index} WHERE source = %s", (source,))
+        if rows:
+            _insert(cur, index, rows)
+        cur.execute("COMMIT")
+    except BaseException:
+        try:
+            cur.execute("ROLLBACK")
+        except pymysql.MySQLError:
+            pass
+        raise
+    return deleted
+
+
+def _fetch(cur, sql: str, args) -> list[dict]:
+    cur.execute(sql, args)
+    names = [d[0] for d in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _fetch_tuples(cur, sql: str) -> list[tuple]:
+    cur.execute(sql)
+    return list(cur.fetchall())
+
+
+def _row_dict(row: tuple) -> dict:
+    return dict(zip(SELECT_ATTRS, row, strict=False))
+
+
+def _highlight_terms(pq: ParsedQuery) -> set[str]:
+    """The analysed words a hit may have matched: the query's words and the dictionary parts of long ones
+    (what snippets mark; Sphinx does not say per hit, and marking only uses the ones present)."""
+    out = set(pq.highlight_terms())
+    for c in pq.must:
+        for u in c.alternatives:
+            if not u.exact:
+                for t in u.terms:
+                    if len(t) >= 4:
+                        out.update(analysis.cover_subwords(t))
+    return out
+
+
+def _agents_failed(warnings: list[str]) -> bool:
+    """searchd reports an agent that gave nothing (after trying every mirror) as a query warning."""
+    return any("agent" in w for w in warnings)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def open_sphinx_store(config, nodes_file: str | Path | None = None) -> SphinxStore:
+    """A SphinxStore for ``config``: state in ``<index_dir>/sphinx``, nodes from ``config.sphinx.nodes_file``
+    (or ``nodes_file``; default ``var/cluster/nodes.json`` beside the config)."""
+    from indexer.build import make_analyzer
+
+    settings = getattr(config, "sphinx", None)
+    path = nodes_file or (getattr(settings, "nodes_file", "") if settings else "") or "var/cluster/nodes.json"
+    timeout = float(getattr(settings, "query_timeout", 10.0)) if settings else 10.0
+    try:
+        spec = ClusterSpec.load(config.path(str(path)))
+    except ClusterError as e:
+        raise ClusterUnavailable(str(e)) from None
+    return SphinxStore(config.index_path / "sphinx", make_analyzer(config), spec, timeout=timeout)
