@@ -189,8 +189,10 @@ class SphinxStore:
     # ---- connections -------------------------------------------------------------------------------------------
     def _connections(self) -> dict[str, pymysql.connections.Connection]:
         conns = getattr(self._local, "conns", None)
-        if conns is None:
+        if conns is None or self._local.pid != os.getpid():
+            # A forked indexing worker must not share its parent's sockets: open its own (never close theirs).
             conns = self._local.conns = {}
+            self._local.pid = os.getpid()
         return conns
 
     def _conn(self, node: Node):
