@@ -410,7 +410,7 @@ def index_corpus(config: Config, store, *, full: bool = False, workers: int | No
             if p.full:
                 gen = store.new_generation()
                 try:
-                    parts = _write_segments(config, work, gen, workers, bar, on_page, limitmb=256)
+                    parts = _write_segments(config, work, gen, workers, bar, on_page, limitmb=128)
                     bar.close()
                     _finish_report(report, manifest, started)
                     store.commit_generation(gen, parts, _index_files(config, manifest))
