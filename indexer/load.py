@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import os
 import re
+import stat
 from pathlib import Path
 
 from indexer.model import LoadedPage
@@ -35,6 +36,8 @@ _CLEANEVAL_URL = re.compile(r"""^\s*<text\b[^>]*\bid\s*=\s*["']?(https?://[^"'\s
 _WIDEN = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "gb_2312-80": "gb18030",
           "cp936": "gb18030", "euc-cn": "gb18030", "big5": "big5hkscs"}
 MAX_REPLACED_SHARE = 0.01
+_HIGH_BYTES = bytes(range(0x80, 0x100))
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 class LoadError(Exception):
@@ -93,6 +96,10 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
     if kind != "text":
         declared = declared_charset(data[:4096])
         if declared and declared != "utf-8":
+            if _single_byte(declared) and _reads_as_chinese(data):
+                # A Chinese page under a Western label (a server default such as iso-8859-1): a single-byte codec
+                # decodes any bytes without a replacement, so trusting it would index mojibake.
+                candidates.append("gb18030")
             candidates.append(declared)
     try:
         from charset_normalizer import from_bytes
@@ -117,6 +124,23 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
         if best_bad is None or bad < best_bad:
             best_text, best_codec, best_bad = text, codec, bad
     return best_text, best_codec, best_bad or 0
+
+
+def _single_byte(codec: str) -> bool:
+    """True for codecs that map every byte to one character (latin-1, cp1252, koi8-r, EBCDIC, …)."""
+    try:
+        return len(_HIGH_BYTES.decode(codec, errors="replace")) == len(_HIGH_BYTES)
+    except (LookupError, UnicodeError, TypeError, ValueError):
+        return False
+
+
+def _reads_as_chinese(data: bytes) -> bool:
+    """The bytes are strict GB18030 holding Chinese text (Western text with accents almost never is)."""
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    return len(_HAN.findall(text, 0, 200_000)) >= 8
 
 
 def _looks_binary(data: bytes) -> bool:
@@ -154,7 +178,12 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
     if kind is None:
         raise LoadError("not_a_page", f"not a page (expected {', '.join(PAGE_SUFFIXES)})")
     try:
-        size = p.stat().st_size
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise LoadError("not_a_file", "is a directory")
+        if not stat.S_ISREG(st.st_mode):  # opening a FIFO blocks for ever; a device never ends
+            raise LoadError("not_a_file", "not a regular file (a pipe, socket or device)")
+        size = st.st_size
         if size > max_bytes:
             raise LoadError("too_large", f"{size / 1e6:.1f} MB is over the {max_bytes / 1e6:.0f} MB limit")
         with open(p, "rb") as fh:
