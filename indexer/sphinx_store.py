@@ -512,6 +512,12 @@ class SphinxStore:
         self._read(lambda cur: cur.execute("SHOW STATUS"))
         yield self
 
+    def doc_count(self) -> int:
+        """Sections in the live generation (what ``searcher().doc_count()`` gives on Whoosh: /healthz)."""
+        dist = self.spec.dist_index(self._live())
+        found = self._read(lambda cur: _fetch(cur, f"SELECT COUNT(*) AS n FROM {dist}", ()))
+        return int(found[0]["n"]) if found else 0
+
     def _term(self, term: str, fields: str, exact: bool) -> str:
         word = sphinx_word(term)
         if exact or len(term) < 4:

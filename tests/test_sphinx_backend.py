@@ -193,6 +193,8 @@ def test_stats(store, sphinx_store):
     w, s = store.stats(), sphinx_store.stats()
     assert (s["pages"], s["documents"], s["sections"]) == (w["pages"], w["documents"], w["sections"])
     assert s["backend"] == "sphinx" and all(n["up"] for n in s["nodes"]) and not s["stale_replicas"]
+    with sphinx_store.searcher() as searcher:  # what /healthz asks
+        assert searcher.doc_count() == w["sections"]
 
 
 def test_match_text_is_escaped(sphinx_store):
