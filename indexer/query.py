@@ -14,6 +14,10 @@ from indexer.analysis import Analyzer, normalise
 _PIECE = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 _YEAR = re.compile(r"^(\d{4})(?:\s*(?:\.\.|-|~)\s*(\d{4}))?$")
 FIELDS = {"title", "site", "year"}
+# Words one query may use; the rest are ignored. Each word is a clause over five fields (plus sub-words, bigrams
+# and a proximity phrase), and Whoosh's matcher tree grows with their square: 250 words took 100 s to answer.
+MAX_TERMS = 32
+MAX_UNIT_CHARS = 64  # a longer word or phrase (a pasted sentence) is cut: its character bigrams form one phrase
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,7 @@ def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQu
     norm = normalise(text).replace("“", '"').replace("”", '"')
     q = ParsedQuery(text=text)
     pending_or = False
+    used, seen = 0, set()
     for m in _PIECE.finditer(norm):
         neg, fname, quoted, bare = m.group(1), m.group(2), m.group(3), m.group(4)
         if bare == "or" and not neg and not fname:
@@ -79,11 +84,16 @@ def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQu
                 q.year_from, q.year_to = min(a, b), max(a, b)
                 continue
             value = f"year:{value}"
-        terms = tuple(analyzer.terms(value, "query"))
+        value, terms = _capped_terms(value, analyzer, keep_repeats=quoted is not None, budget=MAX_TERMS - used)
         if not terms:
             pending_or = False
             continue
         unit = Unit(raw=value, terms=terms, phrase=quoted is not None and len(terms) > 1, exact=quoted is not None)
+        if (neg, fname, unit) in seen:  # "工会 工会" is "工会"
+            pending_or = False
+            continue
+        seen.add((neg, fname, unit))
+        used += len(terms)
         if neg:
             q.exclude.append(unit)
         elif fname == "title":
@@ -95,3 +105,23 @@ def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQu
             q.must.append(Clause((unit,)))
         pending_or = False
     return q
+
+
+def _capped_terms(value: str, analyzer: Analyzer, keep_repeats: bool, budget: int) -> tuple[str, tuple[str, ...]]:
+    """The analysed terms of ``value`` (repeats dropped unless it is a phrase), at most ``budget`` of them from
+    its first MAX_UNIT_CHARS characters, and ``value`` cut after the last term kept."""
+    if budget <= 0:
+        return value, ()
+    terms: list[str] = []
+    end = len(value)
+    for tok in analyzer.tokens(value, "query"):
+        if terms and tok.end > MAX_UNIT_CHARS:
+            end = tok.start
+            break
+        if not keep_repeats and tok.text in terms:
+            continue
+        if len(terms) == budget:
+            end = tok.start
+            break
+        terms.append(tok.text)
+    return value[:end].strip(), tuple(terms)
