@@ -38,7 +38,7 @@ def _sketch(text: str, n: int = 4) -> frozenset[int]:
     estimates stay close while comparisons get four times cheaper (and the sketch is cached)."""
     t = _NON_WORD.sub("", text)
     grams = {hash(t[i:i + n]) for i in range(max(1, len(t) - n + 1))}
-    if len(grams) > 64:
+    if len(grams) > 256:
         grams = {g for g in grams if g % 4 == 0}
     return frozenset(grams)
 
