@@ -53,10 +53,11 @@ def _tree_rss_mb(pid: int) -> float:
 
 def _cli(*args: str) -> tuple[float, subprocess.CompletedProcess, float]:
     """Run `unionsearch ARGS`; returns (seconds, process, peak RSS of its process tree in MB)."""
-    exe = Path(sys.executable).with_name("unionsearch")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "webapp.cli"]
+    # `python -m webapp.cli` from this tree, so that the code measured is the code next to this script
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     started = time.perf_counter()
-    proc = subprocess.Popen([*cmd, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "webapp.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     peak = 0.0
     while proc.poll() is None:
         peak = max(peak, _tree_rss_mb(proc.pid))
@@ -151,7 +152,8 @@ def run_naive(corpus: Path, work: Path) -> dict:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     code = NAIVE.format(root=str(ROOT), bench=str(BENCH), corpus=str(corpus), work=str(work))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     if proc.returncode != 0:
         raise SystemExit(f"naive build failed:\n{proc.stderr[-2000:]}")
     out = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import socket
 import statistics
@@ -113,9 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     queries = draw_queries(args.config, args.queries)
     port = free_port()
-    exe = Path(sys.executable).with_name("unionsearch")
-    server = subprocess.Popen([str(exe), "serve", "--config", args.config, "--port", str(port), "--threads",
-                               str(args.clients)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
+    server = subprocess.Popen([sys.executable, "-m", "webapp.cli", "serve", "--config", args.config, "--port",
+                               str(port), "--threads", str(args.clients)], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     base = f"http://127.0.0.1:{port}"
     out: dict = {"queries": len(queries), "clients": args.clients, "examples": queries[:8]}
     try:

@@ -133,8 +133,7 @@ def settings_fingerprint(config: Config) -> str:
     dictionaries, stopwords, cleaner settings and code, loader and analyser code, index format."""
     from indexer import store
 
-    code = sorted((_PKG / "clean").glob("*.py")) + sorted((_PKG / "clean").glob("*.txt"))
-    code += [_PKG / "load.py", _PKG / "analysis.py"]
+    code = sorted((_PKG / "clean").glob("*.py")) + [_PKG / "load.py", _PKG / "analysis.py"]
     user_dict = config.path(config.analysis.user_dict) if config.analysis.user_dict else None
     return fingerprint({
         "format": store.FORMAT_VERSION,
@@ -143,8 +142,30 @@ def settings_fingerprint(config: Config) -> str:
         "user_dict": files_digest([user_dict]) if user_dict else "",
         "bundled_data": files_digest(sorted((_PKG / "data").glob("*.txt"))),
         "clean": asdict(config.clean),
-        "code": files_digest(code),
+        "code": code_digest(code),
+        "clean_data": files_digest(sorted((_PKG / "clean").glob("*.txt"))),
     })
+
+
+def code_digest(paths: list[Path]) -> str:
+    """Hash of Python modules' code, ignoring comments, docstrings and formatting (an edit of the docs
+    does not force a full rebuild; a change of logic does)."""
+    import ast
+
+    h = hashlib.sha1()
+    for p in paths:
+        try:
+            tree = ast.parse(p.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            h.update(b"-")
+            continue
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+        h.update(p.name.encode() + ast.dump(tree).encode())
+    return h.hexdigest()[:16]
 
 
 # ---- progress ---------------------------------------------------------------------------------------------------
