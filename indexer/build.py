@@ -240,12 +240,11 @@ def _segment_worker(config: Config, root: str, gen: str, limitmb: int, jobs, res
     """Worker process: take batches of (path, source) off ``jobs``, write their sections into one new
     segment of ``gen``, report outcomes per batch, and the finished segment at the end."""
     from indexer.engine import open_store
-    from indexer.store import Store
 
     sink = None
     try:
-        open_store(config)  # jieba initialised once per worker; sets the analyser the tokenizers use
-        sink = Store.sink(gen, limitmb)
+        # jieba initialised once per worker; sets the analyser the tokenizers use
+        sink = open_store(config).sink(gen, limitmb)
         while (batch := jobs.get()) is not None:
             results.put(("pages", [_index_page(path, source, root, config, sink) for path, source in batch]))
         results.put(("done", sink.finish()))
@@ -258,12 +257,12 @@ def _segment_worker(config: Config, root: str, gen: str, limitmb: int, jobs, res
 def _write_segments(config: Config, work: list[tuple[str, str]], gen: Path, workers: int, progress: Progress,
                     on_page, limitmb: int) -> list:
     """Index ``work`` into new segments of ``gen``; returns the segment handles for the store's commit."""
-    from indexer.store import Store
+    from indexer.engine import open_store
 
     root = str(config.source_path)
     batch_size = 8
     if workers <= 1 or len(work) < 2 * batch_size:
-        sink = Store.sink(gen, limitmb)
+        sink = open_store(config).sink(gen, limitmb)
         try:
             for path, source in work:
                 on_page(_index_page(path, source, root, config, sink))

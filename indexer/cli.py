@@ -13,6 +13,9 @@ from indexer.config import Config, ConfigError, find_config, load_config
 
 def _config(config_path: str | None, **overrides) -> Config:
     path = config_path or find_config()
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and ctx.meta.get("unionsearch.backend"):
+        overrides["backend"] = ctx.meta["unionsearch.backend"]
     try:
         return load_config(path, {k: v for k, v in overrides.items() if v is not None})
     except ConfigError as e:
@@ -36,7 +39,22 @@ def _store(config: Config):
 
 config_option = click.option("--config", "config_path", type=click.Path(dir_okay=False),
                              help="Settings file (default: ./config.yaml if present).")
-index_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+_index_dir_option = click.option("--index", "index_dir", type=click.Path(file_okay=False), help="Index folder.")
+
+
+def _remember_backend(ctx: click.Context, _param, value):
+    if value:
+        ctx.meta["unionsearch.backend"] = value
+    return value
+
+
+_backend_option = click.option("--backend", type=click.Choice(["whoosh", "sphinx"]), expose_value=False,
+                               callback=_remember_backend, help="Search engine (default from config: whoosh).")
+
+
+def index_option(f):
+    """--index DIR and --backend whoosh|sphinx, on every command that opens the index."""
+    return _index_dir_option(_backend_option(f))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,6 +227,61 @@ def fetch(urls, from_file, out_dir, delay, timeout, retries, max_bytes, ignore_r
     click.echo(f"{len(targets) - failed} saved, {failed} failed; run `unionsearch index` to index them")
     if failed:
         sys.exit(1)
+
+
+@cli.group()
+def cluster():
+    """A local searchd cluster for trying the sphinx backend (needs Sphinx's `searchd`)."""
+
+
+def _cluster_dir(config_path: str | None) -> Path:
+    return _config(config_path).path(_config(config_path).sphinx.nodes_file).parent
+
+
+@cluster.command("start")
+@click.option("--nodes", type=click.IntRange(1, 16), default=3, show_default=True, help="searchd processes.")
+@click.option("--shards", type=click.IntRange(1, 16), default=2, show_default=True, help="Shards (the rest mirror).")
+@config_option
+def cluster_start(nodes, shards, config_path):
+    """Start NODES searchd processes on 127.0.0.1 and record them as the node list."""
+    from indexer import cluster as local
+
+    try:
+        spec = local.start(_cluster_dir(config_path), nodes, min(shards, nodes))
+    except local.ClusterError as e:
+        raise click.ClickException(str(e)) from None
+    for node in spec.nodes:
+        click.echo(f"{node.name}: 127.0.0.1:{node.sql_port} shards {node.shards}")
+    click.echo("now: unionsearch index --backend sphinx  (or set backend: sphinx in config.yaml)")
+
+
+@cluster.command("stop")
+@config_option
+def cluster_stop(config_path):
+    """Stop the local searchd processes."""
+    from indexer import cluster as local
+
+    try:
+        stopped = local.stop(_cluster_dir(config_path))
+    except local.ClusterError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"stopped {len(stopped)} nodes" + (f": {', '.join(stopped)}" if stopped else ""))
+
+
+@cluster.command("status")
+@config_option
+def cluster_status(config_path):
+    """Each node: address, shards, whether it answers, rows per index."""
+    from indexer import cluster as local
+
+    config = _config(config_path)
+    try:
+        rows = local.status(local.ClusterSpec.load(config.path(config.sphinx.nodes_file)))
+    except local.ClusterError as e:
+        raise click.ClickException(str(e)) from None
+    for row in rows:
+        state = "up" if row["up"] else "DOWN"
+        click.echo(f"{row['node']}: {row['host']}:{row['sql_port']} shards {row['shards']} {state} {row['indexes']}")
 
 
 def main():

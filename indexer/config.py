@@ -60,14 +60,26 @@ class SearchSettings:
 
 
 @dataclass(frozen=True)
+class SphinxSettings:
+    nodes_file: str = setting("var/cluster/nodes.json", "Node list of the searchd cluster (written by "
+                              "`unionsearch cluster start`).")
+    query_timeout: int = setting(10, "Seconds a SphinxQL query may take before the node counts as down.")
+
+
+BACKENDS = ("whoosh", "sphinx")
+
+
+@dataclass(frozen=True)
 class Config:
     source_dir: str = setting("scraped", "Folder of saved pages to index (relative to config.yaml).")
     index_dir: str = setting("var/index", "Where the search index lives (relative to config.yaml).")
     cache_dir: str = setting("var/cache", "Caches, e.g. jieba's dictionary cache (relative to config.yaml).")
+    backend: str = setting("whoosh", "Search engine: whoosh (embedded, the default) or sphinx (searchd cluster).")
     server: ServerSettings = field(default_factory=ServerSettings, metadata={"help": "Web server."})
     clean: CleanSettings = field(default_factory=CleanSettings, metadata={"help": "Cleaner rules."})
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings, metadata={"help": "Text analysis."})
     search: SearchSettings = field(default_factory=SearchSettings, metadata={"help": "Search results."})
+    sphinx: SphinxSettings = field(default_factory=SphinxSettings, metadata={"help": "Sphinx backend."})
     base_dir: str = field(default=".", metadata={"help": "Folder relative paths resolve against."})
 
     def path(self, value: str) -> Path:
@@ -130,7 +142,10 @@ def load_config(path: str | Path | None = None, overrides: dict | None = None) -
         base = p.resolve().parent
     data = _merge(data, overrides or {})
     data.setdefault("base_dir", str(base))
-    return _build(Config, data, "")
+    config = _build(Config, data, "")
+    if config.backend not in BACKENDS:
+        raise ConfigError(f"setting backend must be one of {', '.join(BACKENDS)}, got {config.backend!r}")
+    return config
 
 
 def _merge(base: dict, over: dict) -> dict:

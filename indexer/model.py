@@ -118,6 +118,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestion: str | None = None  # "did you mean" when nothing was found
     partial: bool = False  # fell back to any-word matching
+    incomplete: bool = False  # some index node did not answer: results may be missing (sphinx backend)
 
     @property
     def pages(self) -> int:

@@ -238,8 +238,10 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     fetch = min(2000, need * 3 + 30) if options.collapse else need
     raw = store.search(pq, fetch, sort=sort, filters=filters)
     all_words_total = raw.total
+    result.incomplete = bool(getattr(raw, "incomplete", False))
     if raw.total < SUPPLEMENT_BELOW and _relaxable(pq):
         extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
+        result.incomplete = result.incomplete or bool(getattr(extra, "incomplete", False))
         seen = {h.record.id for h in raw.hits}
         added = [h for h in extra.hits if h.record.id not in seen]
         if added:
@@ -290,5 +292,6 @@ def hit_to_json(hit: Hit) -> dict:
 def result_to_json(result: SearchResult) -> dict:
     return {"ok": True, "query": result.query, "total": result.total, "page": result.page,
             "per_page": result.per_page, "took_ms": round(result.took_ms, 1), "partial": result.partial,
+            "incomplete": result.incomplete,
             "notice": result.notice, "suggestion": result.suggestion, "facets": result.facets,
             "results": [hit_to_json(h) for h in result.hits]}

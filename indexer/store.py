@@ -159,6 +159,7 @@ class RawResult:
     total: int
     hits: list[RawHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    incomplete: bool = False  # some shard did not answer (distributed backends only)
 
 
 def _word_terms(matched) -> set[str]:

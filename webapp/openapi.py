@@ -67,6 +67,8 @@ SCHEMAS: dict = {
         "took_ms": {"type": "number", "minimum": 0, "description": "Time spent searching, in milliseconds."},
         "partial": {"type": "boolean", "description": "True when no section had every word and results match "
                     "only some of them."},
+        "incomplete": {"type": "boolean", "description": "True when some index node did not answer (sphinx "
+                       "backend): results may be missing. Always false on the embedded Whoosh index."},
         "notice": _nullable("string", "A message for the reader about these results (Chinese)."),
         "suggestion": _nullable("string", "\"Did you mean\": a spelling that finds more, when one exists."),
         "facets": {"type": "object", "additionalProperties": False, "required": ["year", "site", "org_type"],
