@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 MANIFEST_FILE = "MANIFEST.json"
@@ -40,7 +40,7 @@ class Manifest:
     def to_json(self) -> str:
         data = {"version": MANIFEST_VERSION, "fingerprint": self.fingerprint, "built": self.built,
                 "updated": self.updated, "last_report": self.last_report,
-                "entries": {k: asdict(v) for k, v in sorted(self.entries.items())}}
+                "entries": {k: dict(vars(v)) for k, v in sorted(self.entries.items())}}
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
     @classmethod
@@ -104,17 +104,15 @@ def file_sha(path: str | Path) -> str:
 def scan(root: Path, paths: list[Path]) -> dict[str, Stat]:
     """Stat every page; keys are sources (posix paths relative to ``root``), as load_page names them."""
     out: dict[str, Stat] = {}
-    root = root.resolve()
+    prefix = os.path.join(str(root), "")
     for p in paths:
         try:
             st = os.stat(p)
         except OSError:
             continue
-        try:
-            source = p.resolve().relative_to(root).as_posix()
-        except ValueError:
-            source = p.name
-        out[source] = Stat(st.st_size, st.st_mtime_ns)
+        path = str(p)  # paths come from iter_pages(root): no per-file resolve() (a realpath each: slow at 10k)
+        source = path[len(prefix):] if path.startswith(prefix) else p.name
+        out[source.replace(os.sep, "/")] = Stat(st.st_size, st.st_mtime_ns)
     return out
 
 
