@@ -100,7 +100,9 @@ def init_jieba(cache_dir: str | Path | None, user_dicts: list[str | Path] = (), 
 class Analyzer:
     """Tokenises text for the index and for queries; holds the synonym table."""
 
-    def __init__(self, synonyms: list[list[str]] | None = None, stopwords=STOPWORDS):
+    def __init__(self, synonyms: list[list[str]] | None = None, stopwords=STOPWORDS, bigram_fallback: bool = True):
+        # Whether the store keeps the character-bigram fallback field (about half of build time and index size).
+        self.bigram_fallback = bigram_fallback
         self.stopwords = frozenset(normalise(w) for w in stopwords)
         self.synonyms: dict[str, str] = {}
         for group in synonyms or []:

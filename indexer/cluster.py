@@ -62,7 +62,8 @@ class ClusterSpec:
     shards: int
     nodes: list[Node]
     prefix: str = "us"
-    connect_timeout_ms: int = 300  # agent_connect_timeout: a dead node costs this much, once
+    connect_timeout_ms: int = 1000  # agent_connect_timeout: a dead node costs this much, once (a busy live
+    # mirror must still make it: 300 ms failed under load)
     query_timeout_ms: int = 3000  # agent_query_timeout: a hung node costs this much
     rt_mem_limit: str = "256M"
     extra: dict = field(default_factory=dict)

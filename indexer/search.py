@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass
 from functools import lru_cache
 
-from indexer.analysis import Analyzer, normalise_with_map
+from indexer.analysis import Analyzer, cover_subwords, normalise_with_map
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
 from indexer.store import RawHit, RawResult, Store
@@ -17,6 +17,7 @@ SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
 CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
+COLLAPSE_WINDOW, MAX_WINDOW = 500, 3000
 SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
@@ -32,44 +33,62 @@ class SearchOptions:
     group: bool = False  # fold further sections of a document under its best section
 
 
+SAMPLE_ABOVE = 256  # grams; longer sections keep only the grams whose hash is 0 mod 4
+
+
 @lru_cache(maxsize=50_000)
-def _sketch(text: str, n: int = 4) -> frozenset[int]:
-    """Hashed character 4-grams of a section, sampled 1 in 4 for long texts: Jaccard and containment
-    estimates stay close while comparisons get four times cheaper (and the sketch is cached)."""
+def _sketch(text: str, n: int = 4) -> tuple[frozenset[int], bool]:
+    """Hashed character 4-grams of a section (cached), and whether they were sampled. Long sections keep
+    1 in 4 grams (those with hash ≡ 0 mod 4): the same rule on both sides keeps overlap estimates fair."""
     t = _NON_WORD.sub("", text)
-    grams = {hash(t[i:i + n]) for i in range(max(1, len(t) - n + 1))}
-    if len(grams) > 256:
-        grams = {g for g in grams if g % 4 == 0}
-    return frozenset(grams)
+    grams = frozenset(hash(t[i:i + n]) for i in range(max(1, len(t) - n + 1)))
+    if len(grams) > SAMPLE_ABOVE:
+        return frozenset(g for g in grams if g % 4 == 0), True
+    return grams, False
 
 
 _NON_WORD = re.compile(r"\W+")
 
 
 def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
-    """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count)."""
-    kept: list[list] = []  # [hit, shingles, similar]
+    """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count).
+
+    Kept hits' grams go into an inverted index, so a new hit is compared only with the kept hits it shares
+    grams with, and the shared count is the intersection: linear in the grams, not in hits × kept hits."""
+    kept: list[list] = []  # [hit, similar, grams, sampled, size-in-sampled-space]
     by_id: dict[str, list] = {}
+    postings: dict[int, list[int]] = {}
     for hit in hits:
         rec = hit.record
         target = by_id.get(rec.duplicate_of) if rec.duplicate_of else None
-        sh = _sketch(rec.text)
+        grams, sampled = _sketch(rec.text)
         if target is None:
-            for k in kept:
-                inter = len(sh & k[1])
+            shared: dict[int, int] = {}
+            for g in grams:
+                for k in postings.get(g, ()):
+                    shared[k] = shared.get(k, 0) + 1
+            for k, inter in sorted(shared.items()):
+                other = kept[k]
+                if sampled or other[3]:  # compare in the sampled space
+                    a = len(grams) if sampled else sum(1 for g in grams if g % 4 == 0)
+                    b = other[4]
+                else:
+                    a, b = len(grams), len(other[2])
                 # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
-                if inter and (inter / (len(sh | k[1]) or 1) >= NEAR_DUPLICATE
-                              or inter / (min(len(sh), len(k[1])) or 1) >= CONTAINED):
-                    target = k
+                if inter / (a + b - inter or 1) >= NEAR_DUPLICATE or inter / (min(a, b) or 1) >= CONTAINED:
+                    target = other
                     break
         if target is not None:
-            target[2] += 1
+            target[1] += 1
             by_id[rec.id] = target
             continue
-        entry = [hit, sh, 0]
+        size = len(grams) if sampled else sum(1 for g in grams if g % 4 == 0)
+        entry = [hit, 0, grams, sampled, size]
+        for g in grams:
+            postings.setdefault(g, []).append(len(kept))
         kept.append(entry)
         by_id[rec.id] = entry
-    return [(k[0], k[2]) for k in kept]
+    return [(k[0], k[1]) for k in kept]
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -82,11 +101,18 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def _marked_terms(pq: ParsedQuery) -> set[str]:
+    """The words a hit may have matched: the query's words and the dictionary parts of its long words (the
+    store matches 拔河比赛 also as 拔河 + 比赛)."""
+    terms = pq.highlight_terms()
+    return terms | {part for t in terms if len(t) >= 4 for part in cover_subwords(t)}
+
+
 def _mark_spans(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[str],
                 lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
     """Spans of ``text[lo:hi]`` to mark: whole analysed words that matched, plus the query words as they
     stand in the text (the bigram fallback), all as offsets into ``text``."""
-    terms = pq.highlight_terms() | hit_terms
+    terms = _marked_terms(pq) | hit_terms
     part = text[lo:hi]
     spans = [(lo + t.start, lo + t.end) for t in analyzer.tokens(part, "index") if t.text in terms]
     norm, origin = normalise_with_map(part)
@@ -107,7 +133,7 @@ def make_snippet(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[
     if len(text) <= width * 2:
         return highlight(text, _mark_spans(text, pq, analyzer, hit_terms), width)
     norm, origin = normalise_with_map(text)
-    needles = sorted({t for t in pq.highlight_terms() | hit_terms if t}, key=len, reverse=True)
+    needles = sorted({t for t in _marked_terms(pq) | hit_terms if t}, key=len, reverse=True)
     rough = []
     if needles:
         pattern = re.compile("|".join(re.escape(t) for t in needles))
@@ -235,7 +261,9 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     sort = options.sort if options.sort in SORTS else "relevance"
     filters = {k: v for k, v in options.filters if k in FILTERS and v}
     need = page * per_page
-    fetch = min(2000, need * 3 + 30) if options.collapse else need
+    # Collapse runs over a window of the best matches that does not depend on the page (up to page ~150),
+    # so `total` (matches minus the copies folded in the window) is the same on every page.
+    fetch = min(MAX_WINDOW, max(COLLAPSE_WINDOW, need * 3 + 30)) if options.collapse else need
     raw = store.search(pq, fetch, sort=sort, filters=filters)
     all_words_total = raw.total
     result.incomplete = bool(getattr(raw, "incomplete", False))

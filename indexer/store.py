@@ -40,6 +40,8 @@ FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
 SUBWORD_BOOST = 0.5
 PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
+FACET_SAMPLE = 5000
+FACET_FIELDS = {"year": "year_key", "site": "site", "org_type": "org_type"}
 COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
 
 
@@ -162,15 +164,6 @@ class RawResult:
     incomplete: bool = False  # some shard did not answer (distributed backends only)
 
 
-def _word_terms(matched) -> set[str]:
-    """The analysed words a hit matched (not bigrams, ids or numeric terms): what snippets mark."""
-    out = set()
-    for fieldname, term in matched:
-        if fieldname in FIELD_BOOSTS:
-            out.add(term.decode("utf-8", "ignore") if isinstance(term, bytes) else term)
-    return out
-
-
 def _record(stored: dict) -> SectionRecord:
     return SectionRecord(
         id=stored["id"], source=stored["source"], doc_index=stored["doc_index"],
@@ -188,7 +181,8 @@ def _fields(record: SectionRecord) -> dict:
         id=record.id, doc_id=record.doc_id, source=record.source, doc_index=record.doc_index,
         section_index=record.section_index, page_title=record.page_title, document=record.document,
         heading=record.heading, heading_path=record.heading_path, text=record.text,
-        bigrams="\n".join((record.heading, record.text)), url=record.url, date=record.date or "",
+        bigrams="\n".join((record.heading, record.text)) if _ANALYZER.bigram_fallback else "",
+        url=record.url, date=record.date or "",
         year=record.year, year_key=str(record.year or ""), site=record.site or "", site_keys=site_keys(record.site),
         org_type=record.org_type or "", duplicate_of=record.duplicate_of,
     )
@@ -388,23 +382,26 @@ class Store:
         return wq.Or([q, part_q])
 
     def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True,
-                    any_term: bool = False) -> wq.Query:
+                    any_term: bool = False, known=None) -> wq.Query:
         if unit.phrase:
             word = wq.Or([wq.Phrase(f, list(unit.terms), boost=b) for f, b in fields_boosts.items()])
         else:
             parts = [self._term_query(t, fields_boosts, unit.exact) for t in unit.terms]
             word = wq.Or(parts, scale=COVERAGE_BONUS) if any_term else wq.And(parts)
-        if not with_bigrams:
+        # The bigram fallback (a span query, the costliest part) only where it can find something the words
+        # cannot: a quoted phrase, or a word the index does not know (jieba cut the text differently).
+        if not with_bigrams or (not unit.phrase and known is not None and all(known(t) for t in unit.terms)):
             return word
         grams = [t.text for t in analysis.bigrams(unit.raw)]
         if len(grams) >= 2:
             return wq.Or([word, wq.Phrase("bigrams", grams, boost=BIGRAM_BOOST)])
         return word
 
-    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False) -> wq.Query:
-        """Our query tree → a Whoosh query. ``any_match`` relaxes "every word" to "any word, more is better"."""
-        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match) for u in c.alternatives])
-                   for c in pq.must]
+    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False, known=None) -> wq.Query:
+        """Our query tree → a Whoosh query. ``any_match`` relaxes "every word" to "any word, more is better";
+        ``known(term)`` tells whether the index has a word (then its bigram fallback is left out)."""
+        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match, known=known)
+                          for u in c.alternatives]) for c in pq.must]
         title_fields = {"document": 1.0, "page_title": 1.0}
         clauses += [self._unit_query(u, title_fields, with_bigrams=False) for u in pq.title]
         if pq.sites:
@@ -429,34 +426,57 @@ class Store:
 
     def search(self, pq: ParsedQuery, limit: int, *, any_match: bool = False, sort: str = "relevance",
                facets: bool = True, filters: dict[str, str] | None = None) -> RawResult:
-        q = self.to_whoosh(pq, any_match)
-        if q is wq.NullQuery:
-            return RawResult(0, [])
         filter_q = None
         if filters:
             filter_q = wq.And([wq.Term("year_key" if k == "year" else k, str(v)) for k, v in filters.items()])
-        kwargs: dict = dict(limit=max(1, limit), terms=True, filter=filter_q)
+        kwargs: dict = dict(limit=max(1, limit), filter=filter_q)
         if sort == "date":
             kwargs.update(sortedby=[sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()])
-        if facets:
-            kwargs["groupedby"] = {
-                "year": sorting.FieldFacet("year_key"),
-                "site": sorting.FieldFacet("site"),
-                "org_type": sorting.FieldFacet("org_type"),
-            }
-            kwargs["maptype"] = sorting.Count
         with self.searcher() as s:
+            reader = s.reader()
+            q = self.to_whoosh(pq, any_match, known=lambda t: reader.doc_frequency("text", t) > 0)
+            if q is wq.NullQuery:
+                return RawResult(0, [])
+            # No groupedby here: with it, whoosh-reloaded returns (and scores) every match, not the top `limit`.
             results = s.search(q, **kwargs)
-            hits = [RawHit(_record(h.fields()), h.score if isinstance(h.score, float) else 0.0,
-                           _word_terms(h.matched_terms() or ()))
+            # terms=True would give each hit's matched words, but with it len(results) ignores the filter (a
+            # whoosh-reloaded bug); search() derives the words to mark from the query instead.
+            hits = [RawHit(_record(h.fields()), h.score if isinstance(h.score, float) else 0.0, set())
                     for h in results]
-            counts: dict[str, dict[str, int]] = {}
-            if facets:
-                for name in ("year", "site", "org_type"):
-                    groups = results.groups(name)
-                    counts[name] = {str(k): v for k, v in sorted(groups.items(), key=lambda kv: -kv[1])
-                                    if k not in (None, "")}
-            return RawResult(len(results), hits, counts)
+            if not facets:
+                return RawResult(len(results), hits, {})
+            total, counts = self._facet_counts(s, q, filter_q)
+            return RawResult(total, hits, counts)
+
+    @staticmethod
+    def _facet_counts(s, q: wq.Query, filter_q: wq.Query | None) -> tuple[int, dict[str, dict[str, int]]]:
+        """The number of matches and the counts per year/site/organisation type, in one unscored pass over
+        the matching documents and the fields' column files (no stored fields are read; it also spares
+        Whoosh's own counting pass). Counts are exact up to FACET_SAMPLE matches; past that, the counts of
+        the first FACET_SAMPLE matches are scaled up (a broad word in a large archive)."""
+        docs = s.docs_for_query(q)
+        if filter_q is not None:
+            allowed = set(s.docs_for_query(filter_q))
+            docs = (d for d in docs if d in allowed)
+        reader = s.reader()
+        columns = {name: reader.column_reader(field) for name, field in FACET_FIELDS.items()}
+        tallies: dict[str, dict[str, int]] = {name: {} for name in columns}
+        seen = 0
+        for docnum in docs:
+            seen += 1
+            if seen > FACET_SAMPLE:
+                continue
+            for name, column in columns.items():
+                value = column[docnum]
+                if isinstance(value, bytes):
+                    value = value.decode("utf-8", "ignore")
+                if value:
+                    tally = tallies[name]
+                    tally[value] = tally.get(value, 0) + 1
+        if seen > FACET_SAMPLE:
+            scale = seen / FACET_SAMPLE
+            tallies = {name: {k: round(v * scale) for k, v in t.items()} for name, t in tallies.items()}
+        return seen, {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}
 
     def document(self, doc_id: str) -> list[SectionRecord]:
         """The sections of one document, in order ([] if the id is unknown)."""
