@@ -289,3 +289,23 @@ def test_a_fifo_in_the_source_folder_does_not_hang_the_indexer(tmp_path):
         thread.join(30)
     assert not hung, "index_corpus blocked on a FIFO"
     assert done and done[0].indexed == 1
+
+
+def test_fuzz_targets_run(store):
+    """fuzz/fuzz_load.py and fuzz/fuzz_query.py stay runnable: a few inputs through each, and the hypothesis
+    fallback of the harness."""
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT / "fuzz"))
+    import _harness
+    import fuzz_load
+    import fuzz_query
+
+    for data in (b"", b"\x00<p>\x00", b"\x04" + PAGE.encode(), b"\x03\xff\xfe", b"\x01" + gzip.compress(b"x" * 1000)):
+        fuzz_load.one_input(data)
+    _harness.run_hypothesis(fuzz_load.one_input, 20)
+    fuzz_query._store = store  # the suite's index of scraped/ instead of building another
+    for data in (b"", b"\xff\xfe", b'\x07"\xe5\xb7\xa5\xe4\xbc\x9a', b"\x80 OR title: -", b"\x00" + "职代会".encode()):
+        fuzz_query.one_input(data)
