@@ -17,7 +17,7 @@ SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
 CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
-COLLAPSE_WINDOW, MAX_WINDOW = 500, 3000
+COLLAPSE_WINDOW, MAX_WINDOW = 300, 3000
 SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
@@ -36,15 +36,17 @@ class SearchOptions:
 SAMPLE_ABOVE = 256  # grams; longer sections keep only the grams whose hash is 0 mod 4
 
 
-@lru_cache(maxsize=50_000)
-def _sketch(text: str, n: int = 4) -> tuple[frozenset[int], bool]:
-    """Hashed character 4-grams of a section (cached), and whether they were sampled. Long sections keep
-    1 in 4 grams (those with hash ≡ 0 mod 4): the same rule on both sides keeps overlap estimates fair."""
+@lru_cache(maxsize=4096)  # ~10 KB a sketch: bounded memory for the server
+def _sketch(text: str, n: int = 4) -> tuple[frozenset[int], bool, frozenset[int]]:
+    """Hashed character 4-grams of a section (cached), whether they were sampled, and how many of them
+    are 0 mod 4. Long sections keep 1 in 4 grams (hash ≡ 0 mod 4): the same rule on both sides keeps
+    overlap estimates fair when one side is sampled."""
     t = _NON_WORD.sub("", text)
     grams = frozenset(hash(t[i:i + n]) for i in range(max(1, len(t) - n + 1)))
+    sampled = frozenset(g for g in grams if g % 4 == 0)
     if len(grams) > SAMPLE_ABOVE:
-        return frozenset(g for g in grams if g % 4 == 0), True
-    return grams, False
+        return sampled, True, sampled
+    return grams, False, sampled
 
 
 _NON_WORD = re.compile(r"\W+")
@@ -53,27 +55,25 @@ _NON_WORD = re.compile(r"\W+")
 def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
     """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count).
 
-    Kept hits' grams go into an inverted index, so a new hit is compared only with the kept hits it shares
-    grams with, and the shared count is the intersection: linear in the grams, not in hits × kept hits."""
-    kept: list[list] = []  # [hit, similar, grams, sampled, size-in-sampled-space]
+    Kept hits are found through an inverted index of their 0-mod-4 grams, so a new hit is compared (with C
+    set operations) only with the kept hits it shares grams with, not with every kept hit."""
+    kept: list[list] = []  # [hit, similar, grams, sampled, grams that are 0 mod 4]
     by_id: dict[str, list] = {}
     postings: dict[int, list[int]] = {}
     for hit in hits:
         rec = hit.record
         target = by_id.get(rec.duplicate_of) if rec.duplicate_of else None
-        grams, sampled = _sketch(rec.text)
+        grams, sampled, zeros = _sketch(rec.text)
+        n0 = len(zeros)
         if target is None:
-            shared: dict[int, int] = {}
-            for g in grams:
-                for k in postings.get(g, ()):
-                    shared[k] = shared.get(k, 0) + 1
-            for k, inter in sorted(shared.items()):
+            candidates: set[int] = set()
+            for g in zeros:
+                if g in postings:
+                    candidates.update(postings[g])
+            for k in sorted(candidates):
                 other = kept[k]
-                if sampled or other[3]:  # compare in the sampled space
-                    a = len(grams) if sampled else sum(1 for g in grams if g % 4 == 0)
-                    b = other[4]
-                else:
-                    a, b = len(grams), len(other[2])
+                inter = len(grams & other[2])
+                a, b = (n0, other[4]) if sampled or other[3] else (len(grams), len(other[2]))
                 # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
                 if inter / (a + b - inter or 1) >= NEAR_DUPLICATE or inter / (min(a, b) or 1) >= CONTAINED:
                     target = other
@@ -82,12 +82,10 @@ def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
             target[1] += 1
             by_id[rec.id] = target
             continue
-        size = len(grams) if sampled else sum(1 for g in grams if g % 4 == 0)
-        entry = [hit, 0, grams, sampled, size]
-        for g in grams:
+        for g in zeros:
             postings.setdefault(g, []).append(len(kept))
-        kept.append(entry)
-        by_id[rec.id] = entry
+        kept.append([hit, 0, grams, sampled, n0])
+        by_id[rec.id] = kept[-1]
     return [(k[0], k[1]) for k in kept]
 
 
