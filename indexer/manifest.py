@@ -7,9 +7,11 @@ describes the index it sits beside (a full build writes it before the flip, an u
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,8 +96,13 @@ class Plan:
 
 
 def file_sha(path: str | Path) -> str:
+    """SHA-1 of a regular file. A FIFO or device named like a page raises OSError instead of blocking:
+    it is opened non-blocking and checked before anything is read."""
     h = hashlib.sha1()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()

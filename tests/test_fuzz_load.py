@@ -267,9 +267,6 @@ def test_pipes_and_devices_are_not_read(tmp_path, kind):
     assert e.value.reason == "not_a_file" and time.perf_counter() - started < 5
 
 
-@pytest.mark.xfail(strict=True, reason="indexer/build.py _index_page hashes a page (manifest.file_sha opens it) "
-                                       "before load_page checks it is a regular file: a FIFO named *.html in the "
-                                       "source folder blocks `unionsearch index` for ever")
 def test_a_fifo_in_the_source_folder_does_not_hang_the_indexer(tmp_path):
     src = tmp_path / "src"
     src.mkdir()
