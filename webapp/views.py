@@ -45,15 +45,19 @@ def query_arg() -> str:
 
 
 def stats() -> dict:
-    """Index statistics, computed once per index generation (the home page shows them on every visit)."""
+    """Index statistics, computed once per index version (the home page shows them on every visit)."""
     store = get_store()
     gen = store.current_generation()
     cache = current_app.extensions.setdefault("unionsearch.stats", {})
     if gen is None:
         return {"exists": False}
-    if cache.get("gen") != gen.name:
+    try:  # an incremental update rewrites META.json inside the same generation
+        key = (gen.name, (gen / "META.json").stat().st_mtime_ns)
+    except OSError:
+        key = (gen.name, None)
+    if cache.get("gen") != key:
         try:
-            cache.update(gen=gen.name, stats=store.stats())
+            cache.update(gen=key, stats=store.stats())
         except (IndexMissing, IndexIncompatible):
             return {"exists": False}
     return cache["stats"]
