@@ -236,9 +236,23 @@ def _index_page(path: str, source: str, root: str, config: Config, sink) -> Page
     return PageOutcome(source, sha, result.documents, result.duplicates, len(result.records))
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the indexing process dies (even by kill -9), so orphaned workers
+    never keep running and holding the index lock. Elsewhere a no-op."""
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def _segment_worker(config: Config, root: str, gen: str, limitmb: int, jobs, results) -> None:
     """Worker process: take batches of (path, source) off ``jobs``, write their sections into one new
     segment of ``gen``, report outcomes per batch, and the finished segment at the end."""
+    _die_with_parent()
     from indexer.engine import open_store
 
     sink = None
