@@ -45,18 +45,31 @@ FILLER = ["下面是小编为大家整理的{t}，欢迎大家阅读分享借鉴
 NAV = ["首页", "工作总结", "工作计划", "心得体会", "述职报告", "演讲稿", "规章制度", "合同范本", "应急预案"]
 
 
+def _page_material() -> list[dict]:
+    """The shared gold files when ../shared is there; else what our cleaner makes of scraped/'s HTML pages
+    (the same pages), so the script also runs in a bare clone."""
+    golds = sorted((SHARED / "pages").glob("*.gold.json"))
+    if golds:
+        return [json.loads(g.read_text(encoding="utf-8")) for g in golds]
+    from indexer.clean import clean_page
+    from indexer.load import load_page
+
+    pages = sorted((ROOT / "scraped").glob("*.html"))
+    return [clean_page(load_page(p, p.parent)).to_json() for p in pages]
+
+
 def load_material() -> tuple[list[str], list[str]]:
     """(paragraphs, headings) from the shared gold pages and seed texts."""
     paras: list[str] = []
     heads: list[str] = []
-    for gold in sorted((SHARED / "pages").glob("*.gold.json")):
-        data = json.loads(gold.read_text(encoding="utf-8"))
+    for data in _page_material():
         for doc in data["documents"]:
             for sec in doc["sections"]:
                 if sec["heading"]:
                     heads.append(re.sub(r"^[（(]?[一二三四五六七八九十\d]+[）)、.．]\s*", "", sec["heading"]))
                 paras += [p for p in sec["text"].split("\n") if len(p) >= 30]
-    for seed in sorted((SHARED / "seeds").glob("*.txt")):
+    seeds = sorted((SHARED / "seeds").glob("*.txt")) or sorted((ROOT / "scraped").glob("0*.txt"))
+    for seed in seeds:
         for line in seed.read_text(encoding="utf-8", errors="replace").splitlines():
             line = line.strip()
             if len(line) < 40:

@@ -14,9 +14,9 @@ import pytest
 from indexer.fetch import Fetcher, FetchSettings, read_url_list, target_path
 from indexer.load import load_page
 
-from conftest import SHARED
+from conftest import SCRAPED
 
-PAGES = SHARED / "pages"
+PAGES = SCRAPED  # the shared dev pages, as shipped in scraped/
 
 
 class Handler(BaseHTTPRequestHandler):
