@@ -398,6 +398,8 @@ def index_corpus(config: Config, store, *, full: bool = False, workers: int | No
     current = scan(root, list(iter_pages(root)))
     fp = settings_fingerprint(config)
     with store.lock():
+        if hasattr(store, "remove_unfinished"):  # the Whoosh store's leftovers of a killed full build
+            store.remove_unfinished()
         old, why = None, ""
         if not full:
             if not store.exists():

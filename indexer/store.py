@@ -328,6 +328,17 @@ class Store:
                 raise
         return sink.count
 
+    def remove_unfinished(self) -> list[str]:
+        """Delete generations a killed full build left behind: not live and never committed (a committed
+        generation has its META.json). Call with the lock held. Returns their names."""
+        live = self.current_generation()
+        removed = []
+        for p in self.dir.glob("gen-*"):
+            if p != live and p.is_dir() and not (p / "META.json").exists():
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p.name)
+        return removed
+
     def _flip(self, gen: Path) -> None:
         old = self.current_generation()
         tmp = self.dir / f"CURRENT.{os.getpid()}.tmp"

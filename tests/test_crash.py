@@ -129,16 +129,13 @@ def test_kill_9_at_random_points(corpus, mode):
         leftovers = [p.name for p in index.iterdir() if p.name not in ("CURRENT", "build.lock")
                      and not p.name.startswith("gen-")]
         assert not leftovers or all(p.endswith(".tmp") for p in leftovers), leftovers
-    # Each killed --full leaves its half-built generation until the next full build (the xfail below); then only
-    # the live generation and the previous one are left.
+    # A killed --full leaves its half-built generation until the next run removes it; then only the live
+    # generation and the previous one are left.
     if mode == "full":
         assert run("index", "--source", src, "--index", index, "--workers", "1", "--full").returncode == 0
         assert len(list(index.glob("gen-*"))) <= 2
 
 
-@pytest.mark.xfail(strict=True, reason="indexer/store.py: only Store._flip() removes the half-built generation "
-                   "of a killed --full run; the next run is incremental or unchanged (the old index is complete), "
-                   "never flips, and the dead gen-* folder (as big as the index) stays until the next full build")
 def test_next_run_removes_the_generation_a_killed_full_run_left(corpus):
     src, index, _ = corpus
     live = _live(index)
@@ -156,11 +153,6 @@ def test_next_run_removes_the_generation_a_killed_full_run_left(corpus):
     assert [g.name for g in index.glob("gen-*")] == [live.name]
 
 
-@pytest.mark.xfail(strict=True, reason="indexer/store.py Store.lock() takes an flock on build.lock before "
-                   "indexer/build.py _write_segments forks its workers; the workers inherit the locked file "
-                   "description, outlive a SIGKILLed parent (they keep indexing, and block for ever once the "
-                   "results pipe is full) and so hold the lock: the next `unionsearch index` fails with "
-                   "'another `unionsearch index` is writing'")
 def test_killed_parallel_run_releases_the_lock(tmp_path):
     sys.path.insert(0, str(ROOT / "bench"))
     from make_corpus import make_corpus
