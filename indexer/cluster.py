@@ -152,8 +152,10 @@ def searchd_config(spec: ClusterSpec, node: Node) -> str:
             else:
                 mirrors = "|".join(f"{n.host}:{n.api_port}" for n in spec.replicas(shard))
                 lines.append(f"agent = {mirrors}:{spec.shard_index(gen, shard)}")
+        # nodeads: a mirror that just failed is not picked again for the retry (random could pick the dead
+        # one on every try: a 1-in-8 flake with two mirrors and two retries).
         lines += [f"agent_connect_timeout = {spec.connect_timeout_ms}",
-                  f"agent_query_timeout = {spec.query_timeout_ms}"]
+                  f"agent_query_timeout = {spec.query_timeout_ms}", "ha_strategy = nodeads"]
         out.append(_block(f"index {spec.dist_index(gen)}", lines))
     out.append(_block("searchd", [
         f"listen = {node.host}:{node.api_port}",
@@ -163,7 +165,7 @@ def searchd_config(spec: ClusterSpec, node: Node) -> str:
         f"binlog_path = {data}",
         "workers = threads",
         f"dist_threads = {max(1, len(node.shards))}",
-        f"agent_retry_count = {max(1, len(spec.nodes) - 1)}",  # then another mirror is tried
+        f"agent_retry_count = {max(3, len(spec.nodes))}",  # then another mirror is tried
         "watchdog = 0",  # a killed node stays down (tests kill nodes on purpose)
         "read_timeout = 5",
         "client_timeout = 300",
