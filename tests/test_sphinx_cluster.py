@@ -187,5 +187,6 @@ def test_a_node_that_missed_writes_is_caught_up_by_the_next_index(sstore, spec, 
     gen = sstore.current_generation().name[-1]
     assert counts["n2"][f"us_{gen}_s0"] == counts["n0"][f"us_{gen}_s0"]
     cluster.stop_node(n0, hard=True)  # now only the caught-up mirror serves shard 0
+    time.sleep(1.5)  # let searchd's HA pings see it
     hits = search(sstore, "蓝莓采摘").hits
     assert hits and hits[0].record.source == page.name
