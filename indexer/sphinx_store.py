@@ -47,6 +47,7 @@ from indexer.query import ParsedQuery, Unit
 from indexer.store import (
     BIGRAM_BOOST,
     FIELD_BOOSTS,
+    GenerationFiles,
     IndexIncompatible,
     IndexMissing,
     LockBusy,
@@ -172,7 +173,7 @@ def _record(row: dict) -> SectionRecord:
 
 # ---- the store ---------------------------------------------------------------------------------------------------
 
-class SphinxStore:
+class SphinxStore(GenerationFiles):
     """A sphinx cluster plus a local state folder: build, update and search it (Store's API)."""
 
     backend = "sphinx"
@@ -426,32 +427,6 @@ class SphinxStore:
             for row in found:
                 out.update(self.rows.analyse(row["text"])[1])
         return out
-
-    def write_files(self, files: dict[str, str]) -> None:
-        gen = self.live_generation()
-        for name, text in files.items():
-            _write_atomic(gen / name, text)
-
-    def read_file(self, name: str) -> str | None:
-        gen = self.current_generation()
-        try:
-            return (gen / name).read_text(encoding="utf-8") if gen else None
-        except OSError:
-            return None
-
-    def build(self, records: Iterable[SectionRecord], meta: dict | None = None) -> int:
-        """Write a complete new generation from ``records`` and make it live. Returns sections written."""
-        with self.lock():
-            gen = self.new_generation()
-            try:
-                sink = self.sink(gen)
-                sink.add(records)
-                files = {"META.json": json.dumps(meta, ensure_ascii=False, indent=1)} if meta is not None else {}
-                self.commit_generation(gen, [sink.finish()], files)
-            except BaseException:
-                self.discard_generation(gen)
-                raise
-        return sink.count
 
     def update(self, add: Iterable[SectionRecord], delete_sources: Iterable[str]) -> int:
         """Replace/remove the sections of some pages (each page in one transaction per replica)."""

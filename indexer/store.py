@@ -12,6 +12,7 @@ half-built index. Each thread keeps one searcher and refreshes it when the index
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -188,7 +189,41 @@ def _fields(record: SectionRecord) -> dict:
     )
 
 
-class Store:
+class GenerationFiles:
+    """What both backends do the same way with their generation folders (a backend supplies lock(),
+    new_generation(), sink(), commit_generation(), discard_generation(), live_generation() and
+    current_generation())."""
+
+    def write_files(self, files: dict[str, str]) -> None:
+        """Replace files kept beside the live index (each atomically)."""
+        gen = self.live_generation()
+        for name, text in files.items():
+            _write_atomic(gen / name, text)
+
+    def read_file(self, name: str) -> str | None:
+        """A file kept beside the live index (e.g. the manifest), or None."""
+        gen = self.current_generation()
+        try:
+            return (gen / name).read_text(encoding="utf-8") if gen else None
+        except OSError:
+            return None
+
+    def build(self, records: Iterable[SectionRecord], meta: dict | None = None) -> int:
+        """Write a complete new generation from ``records`` and make it live. Returns sections written."""
+        with self.lock():
+            gen = self.new_generation()
+            try:
+                sink = self.sink(gen, limitmb=256)
+                sink.add(records)
+                files = {"META.json": json.dumps(meta, ensure_ascii=False, indent=1)} if meta is not None else {}
+                self.commit_generation(gen, [sink.finish()], files)
+            except BaseException:
+                self.discard_generation(gen)
+                raise
+        return sink.count
+
+
+class Store(GenerationFiles):
     """An index folder: build, update and search it."""
 
     def __init__(self, index_dir: str | Path, analyzer: analysis.Analyzer):
@@ -297,36 +332,6 @@ class Store:
         for name, text in (files or {}).items():
             _write_atomic(gen / name, text)
         return deleted
-
-    def write_files(self, files: dict[str, str]) -> None:
-        """Replace files kept beside the live index (each atomically)."""
-        gen = self.live_generation()
-        for name, text in files.items():
-            _write_atomic(gen / name, text)
-
-    def read_file(self, name: str) -> str | None:
-        """A file kept beside the live index (e.g. the manifest), or None."""
-        gen = self.current_generation()
-        try:
-            return (gen / name).read_text(encoding="utf-8") if gen else None
-        except OSError:
-            return None
-
-    def build(self, records: Iterable[SectionRecord], meta: dict | None = None) -> int:
-        """Write a complete new generation from ``records`` and make it live. Returns sections written."""
-        import json
-
-        with self.lock():
-            gen = self.new_generation()
-            try:
-                sink = self.sink(gen, limitmb=256)
-                sink.add(records)
-                files = {"META.json": json.dumps(meta, ensure_ascii=False, indent=1)} if meta is not None else {}
-                self.commit_generation(gen, [sink.finish()], files)
-            except BaseException:
-                self.discard_generation(gen)
-                raise
-        return sink.count
 
     def remove_unfinished(self) -> list[str]:
         """Delete generations a killed full build left behind: not live and never committed (a committed
