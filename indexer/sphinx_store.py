@@ -50,7 +50,6 @@ from indexer.store import (
     GenerationFiles,
     IndexIncompatible,
     IndexMissing,
-    LockBusy,
     RawHit,
     RawResult,
     site_keys,
@@ -287,19 +286,9 @@ class SphinxStore(GenerationFiles):
     def lock(self) -> Iterator[None]:
         """One writer at a time (fcntl lock on ``build.lock``, dropped by the kernel if the process dies).
         Taking it first copies any replica that missed writes from a live mirror."""
-        import fcntl
-
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "build.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockBusy(f"another `unionsearch index` is writing {self.dir}; try again when it ends") from None
-            try:
-                self.repair()
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        with self.write_lock():
+            self.repair()
+            yield
 
     def _stale(self) -> list[dict]:
         try:

@@ -194,6 +194,23 @@ class GenerationFiles:
     new_generation(), sink(), commit_generation(), discard_generation(), live_generation() and
     current_generation())."""
 
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """One writer at a time across processes. The lock is an fcntl lock on ``build.lock``: the kernel
+        drops it when its process dies (even by kill -9), so a killed run never leaves a stale lock."""
+        import fcntl
+
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "build.lock", "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LockBusy(f"another `unionsearch index` is writing {self.dir}; try again when it ends") from None
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
     def write_files(self, files: dict[str, str]) -> None:
         """Replace files kept beside the live index (each atomically)."""
         gen = self.live_generation()
@@ -260,20 +277,9 @@ class Store(GenerationFiles):
 
     @contextmanager
     def lock(self) -> Iterator[None]:
-        """One writer at a time across processes. The lock is an fcntl lock on ``build.lock``: the kernel
-        drops it when its process dies (even by kill -9), so a killed run never leaves a stale lock."""
-        import fcntl
-
-        self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "build.lock", "a+") as fh:
-            try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockBusy(f"another `unionsearch index` is writing {self.dir}; try again when it ends") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
+        """One writer at a time across processes (see GenerationFiles.write_lock)."""
+        with self.write_lock():
+            yield
 
     # ---- writing (callers hold lock()) -------------------------------------------------------
     def new_generation(self) -> Path:
