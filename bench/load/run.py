@@ -7,7 +7,8 @@ The live index holds the first ``--base-pages`` pages of the synthetic corpus (b
 and reused); the reindex (`unionsearch index --full`) adds pages up to ``--pages``, so the two generations give
 different totals for a fixed query. Clients mix the JSON API, the HTML results page, document pages and
 /healthz. The load window opens when the reindex's ETA falls to half the window (so the swap lands inside it)
-and stays open until ``--seconds`` have passed and the swap is a few seconds old.
+and stays open until ``--seconds`` have passed and the swap is a few seconds old (a full build's last phase,
+writing out the workers' segments, is not in the ETA: on 2 CPUs the window lasts several minutes).
 
 Pass criteria: no failed request (non-200, timeout, connection error, bad JSON) and every answer to the fixed
 query reports the old generation's total or the new one's, nothing in between (a half-built index would). The
@@ -138,8 +139,9 @@ async def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 120
 
 
 async def fixed_total(base: str) -> tuple[int, list[str]]:
-    """The fixed query's total on the live index (the first request of a thread also opens its searcher)."""
-    async with httpx.AsyncClient(base_url=base, timeout=300) as http:
+    """The fixed query's total on the live index. The timeout is long: after the window the server may still be
+    working through requests whose clients gave up (waitress finishes them)."""
+    async with httpx.AsyncClient(base_url=base, timeout=900) as http:
         body = (await http.get(f"/api/search?q={FIXED}&per_page=50")).json()
         return body["total"], [r["doc_id"] for r in body["results"]]
 
@@ -179,7 +181,9 @@ async def load(args, base: str, source: Path, index: Path) -> tuple[Run, int, in
         limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
         async with httpx.AsyncClient(base_url=base, timeout=args.timeout, limits=limits) as http:
             tasks = [asyncio.create_task(client(i, http, run, started, stop, doc_ids)) for i in range(args.clients)]
-            limit = started + args.seconds * (12 if args.quick else 5)
+            # The window stays open until the swap: a full build's last phase (each worker finishing its
+            # segment) is not in the progress ETA and takes minutes on a 10,000-page corpus.
+            limit = started + (args.seconds * 12 if args.quick else 3600)
             while True:
                 await asyncio.sleep(0.1)
                 now = time.perf_counter()
