@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 
 import lxml.html
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from indexer.clean import CleanError, clean_page
 from indexer.model import LoadedPage
 
 WS = re.compile(r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]+")
-INVISIBLE = ("script", "style", "noscript", "template", "title", "textarea", "select", "option", "head")
+# Not "head": text libxml2 puts in <head> (after an unknown tag such as CleanEval's <text>) is shown by browsers,
+# and the cleaner rightly keeps it.
+INVISIBLE = ("script", "style", "noscript", "template", "title", "textarea", "select", "option", "meta")
 
 TEXTS = st.sampled_from([
     "今年以来，工会紧紧围绕中心工作，认真履行维护职能。", "一、加强组织建设", "（一）扎实开展送温暖。",
@@ -65,6 +67,7 @@ def page(markup: str, kind: str = "html") -> LoadedPage:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(PAGES)
+@example(markup="<head><text id=x>今年以来，工会紧紧围绕中心工作，认真履行维护职能。")  # found by hypothesis in CI
 def test_random_html_never_raises_and_only_deletes(markup):
     try:
         cp = clean_page(page(markup))
