@@ -6,10 +6,17 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from indexer.build import build_index
 from indexer.config import Config, load_config
 from indexer.engine import open_store
+
+# Property tests explore the same examples on every run, so CI is repeatable; HYPOTHESIS_PROFILE=explore
+# searches afresh (run it on demand, e.g. before a release).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("explore", max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRAPED = ROOT / "scraped"
