@@ -81,15 +81,7 @@ def clean(path, as_json, config_path):
     if as_json:
         click.echo(json.dumps(cleaned.to_json(), ensure_ascii=False, indent=1))
         return
-    click.echo(f"# {cleaned.title}\nurl: {cleaned.url or '-'}  date: {cleaned.date or '-'}  "
-               f"site: {cleaned.site or '-'}  encoding: {cleaned.encoding}")
-    for i, doc in enumerate(cleaned.documents):
-        dup = f"  (copy of document {doc.duplicate_of + 1})" if doc.duplicate_of is not None else ""
-        click.echo(f"\n== {i + 1}. {doc.title}{dup}")
-        for sec in doc.sections:
-            if sec.heading:
-                click.echo(f"\n-- {' › '.join(sec.path) or sec.heading}")
-            click.echo(sec.text)
+    click.echo(cleaned.to_text())
 
 
 @cli.command()

@@ -52,6 +52,20 @@ class CleanedPage:
     encoding: str
     documents: tuple[Document, ...]
 
+    def to_text(self) -> str:
+        """A readable dump: metadata line, then each document with its headings (path) and text."""
+        out = [f"# {self.title}", f"url: {self.url or '-'}  date: {self.date or '-'}  site: {self.site or '-'}  "
+               f"encoding: {self.encoding}"]
+        for i, d in enumerate(self.documents):
+            dup = f"  (copy of document {d.duplicate_of + 1})" if d.duplicate_of is not None else ""
+            out += ["", f"== {i + 1}. {d.title}{dup}"]
+            for s in d.sections:
+                if s.heading:
+                    out += ["", f"-- {' › '.join(s.path) or s.heading}"]
+                if s.text:
+                    out.append(s.text)
+        return "\n".join(out)
+
     def to_json(self) -> dict:
         return {
             "source": self.source,

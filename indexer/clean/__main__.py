@@ -15,21 +15,6 @@ from indexer.config import CleanSettings
 from indexer.load import LoadError, load_page
 
 
-def render_text(cp) -> str:
-    out = [f"# {cp.title}", f"url: {cp.url or '-'}  date: {cp.date or '-'}  site: {cp.site or '-'}  "
-           f"encoding: {cp.encoding}", ""]
-    for i, d in enumerate(cp.documents):
-        dup = f"  (duplicate of {d.duplicate_of})" if d.duplicate_of is not None else ""
-        out.append(f"== [{i}] {d.title}{dup}")
-        for s in d.sections:
-            if s.heading:
-                out.append(f"-- {' › '.join(s.path) if s.path else s.heading}")
-            if s.text:
-                out.append(s.text)
-        out.append("")
-    return "\n".join(out)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m indexer.clean", description=__doc__.splitlines()[0])
     ap.add_argument("page", help="a saved page (.html/.htm/.mhtml/.txt)")
@@ -42,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except (LoadError, CleanError) as e:
         print(f"Error: {a.page}: {e} ({e.reason})", file=sys.stderr)
         return 1
-    out = json.dumps(cp.to_json(), ensure_ascii=False, indent=1) if a.json else render_text(cp)
+    out = json.dumps(cp.to_json(), ensure_ascii=False, indent=1) if a.json else cp.to_text()
     sys.stdout.buffer.write(out.encode("utf-8") + b"\n")
     return 0
 
