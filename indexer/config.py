@@ -49,8 +49,9 @@ class CleanSettings:
 class AnalysisSettings:
     user_dict: str = setting("", "Your own jieba dictionary (one term per line), added to the bundled one.")
     synonyms: list = setting([], "Groups of interchangeable terms, e.g. [职代会, 职工代表大会].")
-    bigram_fallback: bool = setting(True, "Index character bigrams so words jieba cuts differently still match "
-                                    "(about half of the build time and index size; off for very large archives).")
+    bigram_fallback: bool = setting(False, "Also index character bigrams, so phrases that start or end inside a "
+                                    "word match through the index (off: found by reading candidate sections' "
+                                    "text; on costs ~1/3 of build time and ~1/2 of index size).")
 
 
 @dataclass(frozen=True)

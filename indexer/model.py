@@ -133,6 +133,7 @@ class SearchResult:
     suggestion: str | None = None  # "did you mean" when nothing was found
     partial: bool = False  # fell back to any-word matching
     incomplete: bool = False  # some index node did not answer: results may be missing (sphinx backend)
+    total_estimated: bool = False  # a broad query: total and facet counts extrapolated from the first matches
 
     @property
     def pages(self) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
-from functools import lru_cache
 
 from indexer.analysis import Analyzer, cover_subwords, normalise_with_map
 from indexer.model import Hit, SearchResult
@@ -33,45 +33,32 @@ class SearchOptions:
     group: bool = False  # fold further sections of a document under its best section
 
 
-SAMPLE_ABOVE = 256  # grams; longer sections keep only the grams whose hash is 0 mod 4
-
-
-@lru_cache(maxsize=4096)  # ~10 KB a sketch: bounded memory for the server
-def _sketch(text: str, n: int = 4) -> tuple[frozenset[int], bool, frozenset[int]]:
-    """Hashed character 4-grams of a section (cached), whether they were sampled, and how many of them
-    are 0 mod 4. Long sections keep 1 in 4 grams (hash ≡ 0 mod 4): the same rule on both sides keeps
-    overlap estimates fair when one side is sampled."""
-    t = _NON_WORD.sub("", text)
-    grams = frozenset(hash(t[i:i + n]) for i in range(max(1, len(t) - n + 1)))
-    sampled = frozenset(g for g in grams if g % 4 == 0)
-    if len(grams) > SAMPLE_ABOVE:
-        return sampled, True, sampled
-    return grams, False, sampled
-
-
-_NON_WORD = re.compile(r"\W+")
-
-
 def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
     """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count).
 
-    Kept hits are found through an inverted index of their 0-mod-4 grams, so a new hit is compared (with C
-    set operations) only with the kept hits it shares grams with, not with every kept hit."""
-    kept: list[list] = []  # [hit, similar, grams, sampled, grams that are 0 mod 4]
+    Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). Kept hits
+    are found through an inverted index of their 0-mod-4 grams, and a new hit is compared (with C set
+    operations) only with kept hits that share enough of those grams to reach either threshold."""
+    kept: list[list] = []  # [hit, similar, grams, sampled, number of 0-mod-4 grams]
     by_id: dict[str, list] = {}
     postings: dict[int, list[int]] = {}
     for hit in hits:
-        rec = hit.record
-        target = by_id.get(rec.duplicate_of) if rec.duplicate_of else None
-        grams, sampled, zeros = _sketch(rec.text)
+        target = by_id.get(hit.duplicate_of) if hit.duplicate_of else None
+        sk = hit.sketch()
+        grams, sampled, zeros = sk.grams, sk.sampled, sk.zeros
         n0 = len(zeros)
-        if target is None:
-            candidates: set[int] = set()
+        if target is None and n0:
+            shared = Counter()
             for g in zeros:
-                if g in postings:
-                    candidates.update(postings[g])
-            for k in sorted(candidates):
+                found = postings.get(g)
+                if found:
+                    shared.update(found)
+            # Both thresholds need the shared 0-mod-4 grams to be a good part of the smaller side; a candidate
+            # below a third of it (common phrases of the genre) cannot be a copy.
+            for k, count in sorted(shared.items()):
                 other = kept[k]
+                if 3 * count < min(n0, other[4]):
+                    continue
                 inter = len(grams & other[2])
                 a, b = (n0, other[4]) if sampled or other[3] else (len(grams), len(other[2]))
                 # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
@@ -80,12 +67,12 @@ def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
                     break
         if target is not None:
             target[1] += 1
-            by_id[rec.id] = target
+            by_id[hit.id] = target
             continue
         for g in zeros:
             postings.setdefault(g, []).append(len(kept))
         kept.append([hit, 0, grams, sampled, n0])
-        by_id[rec.id] = kept[-1]
+        by_id[hit.id] = kept[-1]
     return [(k[0], k[1]) for k in kept]
 
 
@@ -268,14 +255,16 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     if raw.total < SUPPLEMENT_BELOW and _relaxable(pq):
         extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
         result.incomplete = result.incomplete or bool(getattr(extra, "incomplete", False))
-        seen = {h.record.id for h in raw.hits}
-        added = [h for h in extra.hits if h.record.id not in seen]
+        seen = {h.id for h in raw.hits}
+        added = [h for h in extra.hits if h.id not in seen]
         if added:
             result.partial = True
             result.notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not raw.total else
                              f"同时包含所有词的结果只有 {raw.total} 条，其后为包含部分词的结果")
-            raw = RawResult(max(extra.total, raw.total), raw.hits + added, extra.facets)
+            raw = RawResult(max(extra.total, raw.total), raw.hits + added, extra.facets,
+                            estimated=raw.estimated or extra.estimated)
     result.facets = raw.facets
+    result.total_estimated = raw.estimated
     if all_words_total < SUPPLEMENT_BELOW:
         result.suggestion = suggest(store, pq)
     grouped = collapse(raw.hits) if options.collapse else [(h, 0) for h in raw.hits]
@@ -285,7 +274,7 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     if options.group:
         firsts: list = []
         for hit, similar in grouped:
-            doc = members.setdefault(hit.record.doc_id, [])
+            doc = members.setdefault(hit.doc_id, [])
             if not doc:
                 firsts.append((hit, similar))
             doc.append(hit)
@@ -300,7 +289,7 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
         return Hit(hit.record, hit.score, snippet, similar, also)
 
     for hit, similar in grouped[(page - 1) * per_page: need]:
-        also = tuple(make_hit(h, 0) for h in members.get(hit.record.doc_id, [])[1:4])
+        also = tuple(make_hit(h, 0) for h in members.get(hit.doc_id, [])[1:4])
         result.hits.append(make_hit(hit, similar, also))
     result.took_ms = (time.perf_counter() - started) * 1000
     return result
@@ -318,6 +307,6 @@ def hit_to_json(hit: Hit) -> dict:
 def result_to_json(result: SearchResult) -> dict:
     return {"ok": True, "query": result.query, "total": result.total, "page": result.page,
             "per_page": result.per_page, "took_ms": round(result.took_ms, 1), "partial": result.partial,
-            "incomplete": result.incomplete,
+            "incomplete": result.incomplete, "total_estimated": result.total_estimated,
             "notice": result.notice, "suggestion": result.suggestion, "facets": result.facets,
             "results": [hit_to_json(h) for h in result.hits]}

@@ -579,7 +579,7 @@ class SphinxStore(GenerationFiles):
                 warnings.append(value)
             meta.setdefault(key, value)
         terms = _highlight_terms(pq)
-        hits = [RawHit(_record(_row_dict(r)), float(r[-1]) / 1000.0, set(terms)) for r in sets[0]]
+        hits = [RawHit.of(_record(_row_dict(r)), float(r[-1]) / 1000.0, terms) for r in sets[0]]
         counts: dict[str, dict[str, int]] = {}
         if facets:
             for name, rows in zip(FACETS, sets[3:6], strict=False):

@@ -12,6 +12,7 @@ half-built index. Each thread keeps one searcher and refreshes it when the index
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,16 +35,72 @@ from whoosh.writing import SegmentWriter
 from indexer import analysis
 from indexer.model import SectionRecord
 from indexer.query import ParsedQuery, Unit
+from indexer.sketch import Sketch, make_sketch
 
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
 SUBWORD_BOOST = 0.5
 PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
-FACET_SAMPLE = 5000
+# Counting matches (for the total and the facets) walks every match in Python; past COUNT_EXACT matches the
+# total is estimated from how far through the index the walk got, and the facet counts are scaled up.
+COUNT_EXACT = 3000
 FACET_FIELDS = {"year": "year_key", "site": "site", "org_type": "org_type"}
 COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
+
+
+LITERAL_SCAN = 4000  # candidates per segment a phrase without a bigram field may read to check its text
+
+
+class LiteralQuery(wq.Query):
+    """Sections whose heading or text contains ``literal`` (normalised, spaces ignored), found among the
+    matches of ``anchor`` (the phrase's whole words) by reading their stored text. The fallback for a quoted
+    phrase that does not start and end on jieba's word boundaries ("会建成温暖") when the index has no bigram
+    field: exact, and bounded by LITERAL_SCAN candidates per segment."""
+
+    def __init__(self, anchor: wq.Query, literal: str, boost: float = 1.0):
+        self.anchor, self.literal, self.boost = anchor, _squash(literal), boost
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.literal == self.literal and other.anchor == self.anchor
+                and other.boost == self.boost)
+
+    def __hash__(self):
+        return hash((type(self), self.literal, self.boost))
+
+    def __repr__(self):
+        return f"LiteralQuery({self.anchor!r}, {self.literal!r})"
+
+    def estimate_size(self, ixreader):
+        return self.anchor.estimate_size(ixreader)
+
+    def estimate_min_size(self, ixreader):
+        return 0
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import ListMatcher, NullMatcher
+
+        ids = []
+        if self.literal:
+            try:
+                candidates = self.anchor.docs(searcher)
+            except Exception:  # noqa: BLE001 — Whoosh raises several kinds for a term a segment lacks
+                candidates = iter(())
+            for n, docnum in enumerate(candidates):
+                if n >= LITERAL_SCAN:
+                    break
+                stored = searcher.stored_fields(docnum)
+                if self.literal in _squash(stored.get("heading", "") + "\n" + stored.get("text", "")):
+                    ids.append(docnum)
+        if not ids:
+            return NullMatcher()
+        return ListMatcher(ids, all_weights=self.boost)
+
+
+def _squash(text: str) -> str:
+    """Normalised text without whitespace: what a literal phrase is compared on."""
+    return "".join(analysis.normalise(text).split())
 
 
 class IndexMissing(Exception):
@@ -139,6 +196,8 @@ def make_schema() -> wf.Schema:
         site_keys=wf.KEYWORD(),
         org_type=wf.ID(stored=True, sortable=True),
         duplicate_of=wf.STORED(),
+        # What collapse and grouping need of every fetched hit, in one column read (not the stored record)
+        hit_key=wf.COLUMN(wf.columns.VarBytesColumn()),
     )
 
 
@@ -150,11 +209,48 @@ def site_keys(site: str | None) -> str:
     return " ".join(".".join(parts[i:]) for i in range(len(parts) - 1))
 
 
-@dataclass
 class RawHit:
-    record: SectionRecord
-    score: float
-    terms: set[str]
+    """One match as a backend returns it. The keys that collapse and grouping need come first and cheaply;
+    the stored record (the section's whole text) is read only for the hits that are shown."""
+
+    __slots__ = ("id", "doc_id", "duplicate_of", "score", "terms", "_sketch", "_record", "_load")
+
+    def __init__(self, id: str, doc_id: str, duplicate_of: str | None, score: float, terms: Iterable[str] = (),
+                 sketch: bytes | None = None, record: SectionRecord | None = None, load=None):
+        self.id, self.doc_id, self.duplicate_of = id, doc_id, duplicate_of
+        self.score, self.terms = score, set(terms)
+        self._sketch, self._record, self._load = sketch, record, load
+
+    @classmethod
+    def of(cls, record: SectionRecord, score: float, terms: Iterable[str] = ()) -> RawHit:
+        """A hit whose record is already at hand (the sketch is then made from its text when needed)."""
+        return cls(record.id, record.doc_id, record.duplicate_of, score, terms, record=record)
+
+    @property
+    def record(self) -> SectionRecord:
+        if self._record is None:
+            self._record = self._load()
+        return self._record
+
+    def sketch(self) -> Sketch:
+        if self._sketch is None:
+            self._sketch = make_sketch(self.record.text)
+        return Sketch.from_bytes(self._sketch)
+
+
+def pack_hit_key(record: SectionRecord) -> bytes:
+    """id, doc_id, duplicate_of (length-prefixed UTF-8) and the near-copy sketch, for the hit_key column."""
+    parts = [x.encode("utf-8") for x in (record.id, record.doc_id, record.duplicate_of or "")]
+    return b"".join(len(x).to_bytes(2, "little") + x for x in parts) + make_sketch(record.text)
+
+
+def unpack_hit_key(data: bytes) -> tuple[str, str, str | None, bytes]:
+    out, i = [], 0
+    for _ in range(3):
+        n = int.from_bytes(data[i:i + 2], "little")
+        out.append(data[i + 2:i + 2 + n].decode("utf-8"))
+        i += 2 + n
+    return out[0], out[1], out[2] or None, data[i:]
 
 
 @dataclass
@@ -163,6 +259,7 @@ class RawResult:
     hits: list[RawHit]
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     incomplete: bool = False  # some shard did not answer (distributed backends only)
+    estimated: bool = False  # total (and facets) estimated from the first COUNT_EXACT matches
 
 
 def _record(stored: dict) -> SectionRecord:
@@ -177,6 +274,10 @@ def _record(stored: dict) -> SectionRecord:
     )
 
 
+def _load_record(searcher, docnum: int) -> SectionRecord:
+    return _record(searcher.stored_fields(docnum))
+
+
 def _fields(record: SectionRecord) -> dict:
     return dict(
         id=record.id, doc_id=record.doc_id, source=record.source, doc_index=record.doc_index,
@@ -185,7 +286,7 @@ def _fields(record: SectionRecord) -> dict:
         bigrams="\n".join((record.heading, record.text)) if _ANALYZER.bigram_fallback else "",
         url=record.url, date=record.date or "",
         year=record.year, year_key=str(record.year or ""), site=record.site or "", site_keys=site_keys(record.site),
-        org_type=record.org_type or "", duplicate_of=record.duplicate_of,
+        org_type=record.org_type or "", duplicate_of=record.duplicate_of, hit_key=pack_hit_key(record),
     )
 
 
@@ -383,8 +484,8 @@ class Store(GenerationFiles):
         # reader by segment id, so it misses deletions committed to that segment (an incremental update)
         # and keeps segments a merge removed.
         if s is None or local.gen != gen or not s.up_to_date():
-            if s is not None:
-                s.close()
+            # The old searcher is not closed here: hits of a request in progress may still read their records
+            # from it. Its files close when the last of those hits is gone.
             ix = self._open()
             s = ix.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
             local.searcher, local.gen = s, gen
@@ -404,7 +505,7 @@ class Store(GenerationFiles):
         return wq.Or([q, part_q])
 
     def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True,
-                    any_term: bool = False, known=None) -> wq.Query:
+                    any_term: bool = False, known=None, literal: bool = False) -> wq.Query:
         if unit.phrase:
             word = wq.Or([wq.Phrase(f, list(unit.terms), boost=b) for f, b in fields_boosts.items()])
         else:
@@ -414,15 +515,28 @@ class Store(GenerationFiles):
         # cannot: a quoted phrase, or a word the index does not know (jieba cut the text differently).
         if not with_bigrams or (not unit.phrase and known is not None and all(known(t) for t in unit.terms)):
             return word
+        if not _ANALYZER.bigram_fallback:
+            # Without a bigram field: read the text of the sections that have the phrase's whole words (a
+            # second pass, only when the words alone found nothing).
+            if not literal:
+                return word
+            anchors = [p for t in unit.terms for p in ([t] if known is None or known(t) else
+                                                       analysis.cover_subwords(t))
+                       if len(p) >= 2 and (known is None or known(p))]
+            if not anchors or len(_squash(unit.raw)) < 2:
+                return word
+            anchor = wq.And([wq.Or([wq.Term(f, t) for f in ("text", "heading")]) for t in anchors])
+            return wq.Or([word, LiteralQuery(anchor, unit.raw, boost=BIGRAM_BOOST)])
         grams = [t.text for t in analysis.bigrams(unit.raw)]
         if len(grams) >= 2:
             return wq.Or([word, wq.Phrase("bigrams", grams, boost=BIGRAM_BOOST)])
         return word
 
-    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False, known=None) -> wq.Query:
+    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False, known=None, literal: bool = False) -> wq.Query:
         """Our query tree → a Whoosh query. ``any_match`` relaxes "every word" to "any word, more is better";
-        ``known(term)`` tells whether the index has a word (then its bigram fallback is left out)."""
-        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match, known=known)
+        ``known(term)`` tells whether the index has a word (then its bigram fallback is left out); ``literal``
+        adds the text-reading fallback for phrases and unknown words (indexes without a bigram field)."""
+        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match, known=known, literal=literal)
                           for u in c.alternatives]) for c in pq.must]
         title_fields = {"document": 1.0, "page_title": 1.0}
         clauses += [self._unit_query(u, title_fields, with_bigrams=False) for u in pq.title]
@@ -456,26 +570,36 @@ class Store(GenerationFiles):
             kwargs.update(sortedby=[sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()])
         with self.searcher() as s:
             reader = s.reader()
-            q = self.to_whoosh(pq, any_match, known=lambda t: reader.doc_frequency("text", t) > 0)
+            known = functools.lru_cache(maxsize=None)(lambda t: reader.doc_frequency("text", t) > 0)
+            q = self.to_whoosh(pq, any_match, known=known)
             if q is wq.NullQuery:
                 return RawResult(0, [])
             # No groupedby here: with it, whoosh-reloaded returns (and scores) every match, not the top `limit`.
             results = s.search(q, **kwargs)
+            if results.is_empty() and not _ANALYZER.bigram_fallback:
+                second = self.to_whoosh(pq, any_match, known=known, literal=True)
+                if second != q:
+                    q, results = second, s.search(second, **kwargs)
             # terms=True would give each hit's matched words, but with it len(results) ignores the filter (a
             # whoosh-reloaded bug); search() derives the words to mark from the query instead.
-            hits = [RawHit(_record(h.fields()), h.score if isinstance(h.score, float) else 0.0, set())
-                    for h in results]
+            keys = reader.column_reader("hit_key")
+            hits = []
+            for h in results:
+                id_, doc_id, duplicate_of, sketch = unpack_hit_key(keys[h.docnum])
+                hits.append(RawHit(id_, doc_id, duplicate_of, h.score if isinstance(h.score, float) else 0.0,
+                                   sketch=sketch, load=functools.partial(_load_record, s, h.docnum)))
             if not facets:
                 return RawResult(len(results), hits, {})
-            total, counts = self._facet_counts(s, q, filter_q)
-            return RawResult(total, hits, counts)
+            total, counts, estimated = self._facet_counts(s, q, filter_q)
+            return RawResult(total, hits, counts, estimated=estimated)
 
     @staticmethod
-    def _facet_counts(s, q: wq.Query, filter_q: wq.Query | None) -> tuple[int, dict[str, dict[str, int]]]:
+    def _facet_counts(s, q: wq.Query, filter_q: wq.Query | None) -> tuple[int, dict[str, dict[str, int]], bool]:
         """The number of matches and the counts per year/site/organisation type, in one unscored pass over
         the matching documents and the fields' column files (no stored fields are read; it also spares
-        Whoosh's own counting pass). Counts are exact up to FACET_SAMPLE matches; past that, the counts of
-        the first FACET_SAMPLE matches are scaled up (a broad word in a large archive)."""
+        Whoosh's own counting pass). Exact up to COUNT_EXACT matches; past that (a broad word in a large
+        archive) the walk stops, and the total and counts are scaled by the share of the index it covered
+        (documents are in indexing order, unrelated to what they say)."""
         docs = s.docs_for_query(q)
         if filter_q is not None:
             allowed = set(s.docs_for_query(filter_q))
@@ -483,11 +607,10 @@ class Store(GenerationFiles):
         reader = s.reader()
         columns = {name: reader.column_reader(field) for name, field in FACET_FIELDS.items()}
         tallies: dict[str, dict[str, int]] = {name: {} for name in columns}
-        seen = 0
+        seen, last = 0, 0
         for docnum in docs:
             seen += 1
-            if seen > FACET_SAMPLE:
-                continue
+            last = docnum
             for name, column in columns.items():
                 value = column[docnum]
                 if isinstance(value, bytes):
@@ -495,10 +618,17 @@ class Store(GenerationFiles):
                 if value:
                     tally = tallies[name]
                     tally[value] = tally.get(value, 0) + 1
-        if seen > FACET_SAMPLE:
-            scale = seen / FACET_SAMPLE
-            tallies = {name: {k: round(v * scale) for k, v in t.items()} for name, t in tallies.items()}
-        return seen, {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}
+            if seen >= COUNT_EXACT:
+                break
+        estimated = False
+        if seen >= COUNT_EXACT:
+            remaining = next(iter(docs), None) is not None
+            if remaining:
+                scale = max(1.0, reader.doc_count_all() / (last + 1))
+                seen = max(seen + 1, round(seen * scale))
+                tallies = {name: {k: round(v * scale) for k, v in t.items()} for name, t in tallies.items()}
+                estimated = True
+        return seen, {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}, estimated
 
     def document(self, doc_id: str) -> list[SectionRecord]:
         """The sections of one document, in order ([] if the id is unknown)."""

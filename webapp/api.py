@@ -47,6 +47,8 @@ def search_params(max_per_page: int, default_per_page: int, max_query_chars: int
         Param("group", {"type": "string", "enum": ["section", "document"], "default": "section"},
               "section: every matching section is a result; document: further sections of a document are "
               "listed under its best one (in `also`)."),
+        Param("snippets", {"type": "boolean", "default": True},
+              "false: leave `snippet` empty (a lighter, faster answer when only the list of results is needed)."),
         Param("year", {"type": "integer", "minimum": 1000, "maximum": 9999},
               "Only sections from this year (a key of facets.year)."),
         Param("site", {"type": "string", "maxLength": MAX_FILTER_CHARS},
@@ -76,6 +78,11 @@ def bad_request(e: BadRequest):
 
 def _parse(param: Param, raw: str):
     schema = param.schema
+    if schema["type"] == "boolean":
+        value = raw.strip().lower()
+        if value not in ("true", "false", "1", "0"):
+            raise BadRequest(f"{param.name} must be true or false, got {raw[:20]!r}")
+        return value in ("true", "1")
     if schema["type"] == "integer":
         try:
             value = int(raw.strip())
@@ -135,7 +142,8 @@ def api_search():
     cfg = get_config().search
     filters = tuple((k, str(args[k])) for k in ("year", "site", "org_type") if k in args)
     options = SearchOptions(page=args["page"], per_page=args["per_page"], sort=args["sort"], filters=filters,
-                            snippet_chars=cfg.snippet_chars, group=args["group"] == "document")
+                            snippet_chars=cfg.snippet_chars, group=args["group"] == "document",
+                            snippets=args["snippets"])
     q = args["q"][: cfg.max_query_chars]
     result = search(get_store(), q, options, cfg.max_query_chars)
     args["q"] = q

@@ -69,6 +69,8 @@ SCHEMAS: dict = {
                     "only some of them."},
         "incomplete": {"type": "boolean", "description": "True when some index node did not answer (sphinx "
                        "backend): results may be missing. Always false on the embedded Whoosh index."},
+        "total_estimated": {"type": "boolean", "description": "True when the query matches so much that `total` "
+                            "and the facet counts were extrapolated from the first few thousand matches."},
         "notice": _nullable("string", "A message for the reader about these results (Chinese)."),
         "suggestion": _nullable("string", "\"Did you mean\": a spelling that finds more, when one exists."),
         "facets": {"type": "object", "additionalProperties": False, "required": ["year", "site", "org_type"],

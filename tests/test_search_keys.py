@@ -1,0 +1,81 @@
+"""What search reads per hit: near-copy sketches made at index time, records read only for shown hits, and
+bounded counting of broad queries (an estimated total, flagged)."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer import store as store_module
+from indexer.query import parse_query
+from indexer.search import SearchOptions, collapse, search
+from indexer.sketch import Sketch, gram_hashes, make_sketch
+from indexer.store import RawHit
+
+
+def test_sketch_is_stable_and_round_trips():
+    text = "区总工会以“职工之家”建设为抓手，扎实开展困难职工帮扶工作。" * 3
+    assert make_sketch(text) == make_sketch(text)
+    sk = Sketch.from_bytes(make_sketch(text))
+    assert sk.grams == frozenset(gram_hashes(text).tolist()) and not sk.sampled
+    assert sk.zeros == frozenset(g for g in sk.grams if g % 4 == 0)
+    # Punctuation and spacing do not change the sketch; other words do.
+    assert make_sketch(text.replace("，", " ")) == make_sketch(text)
+    assert make_sketch(text.replace("帮扶", "慰问")) != make_sketch(text)
+    assert Sketch.from_bytes(make_sketch("")).grams == frozenset()
+
+
+def test_long_sections_are_sampled():
+    text = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(3000))
+    sk = Sketch.of(text)
+    assert sk.sampled and sk.grams == sk.zeros and all(g % 4 == 0 for g in sk.grams)
+    assert 0.15 < len(sk.grams) / len(gram_hashes(text)) < 0.35
+
+
+def test_stored_sketch_equals_the_text_sketch(store):
+    raw = store.search(parse_query("工会", store.analyzer), 50)
+    assert raw.hits
+    for hit in raw.hits:
+        from_text = RawHit.of(hit.record, hit.score)
+        assert hit.sketch() == from_text.sketch()
+        assert (hit.id, hit.doc_id, hit.duplicate_of) == (hit.record.id, hit.record.doc_id, hit.record.duplicate_of)
+
+
+def test_only_shown_hits_read_their_record(store, monkeypatch):
+    loads = []
+    real = store_module._load_record
+    monkeypatch.setattr(store_module, "_load_record", lambda s, d: loads.append(d) or real(s, d))
+    result = search(store, "工会", SearchOptions(per_page=5))
+    assert len(result.hits) == 5 and result.total > 50
+    assert len(loads) <= 5 + 3 * 5  # the shown hits (and their grouped sections), not the whole window
+
+
+def test_collapse_from_records_and_from_keys_agree(store):
+    raw = store.search(parse_query("职工之家", store.analyzer), 300)
+    by_keys = [(h.id, n) for h, n in collapse(raw.hits)]
+    by_text = [(h.id, n) for h, n in collapse([RawHit.of(h.record, h.score) for h in raw.hits])]
+    assert by_keys == by_text
+    assert any(n for _, n in by_keys)  # the corpus has near-copies of these sections
+
+
+@pytest.mark.parametrize("cap", [20, 60])
+def test_broad_queries_estimate_their_total(store, monkeypatch, cap):
+    exact = search(store, "工会", SearchOptions(collapse=False, snippets=False))
+    assert exact.total > 3 * cap and not exact.total_estimated
+    monkeypatch.setattr(store_module, "COUNT_EXACT", cap)
+    estimated = search(store, "工会", SearchOptions(collapse=False, snippets=False))
+    assert estimated.total_estimated
+    assert 0.5 * exact.total <= estimated.total <= 2 * exact.total
+    assert [h.record.id for h in estimated.hits] == [h.record.id for h in exact.hits]
+    # A narrow query is still counted exactly.
+    narrow = search(store, "农民工入会", SearchOptions(collapse=False, snippets=False))
+    assert not narrow.total_estimated and narrow.total < cap
+
+
+def test_api_snippets_switch(client):
+    on = client.get("/api/search?q=职工之家").get_json()
+    off = client.get("/api/search?q=职工之家&snippets=false").get_json()
+    assert any("<mark>" in r["snippet"] for r in on["results"])
+    assert off["results"] and all(r["snippet"] == "" for r in off["results"])
+    assert [r["id"] for r in on["results"]] == [r["id"] for r in off["results"]]
+    bad = client.get("/api/search?q=职工之家&snippets=maybe")
+    assert bad.status_code == 400 and "snippets" in bad.get_json()["error"]
