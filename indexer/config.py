@@ -29,6 +29,8 @@ class ServerSettings:
     host: str = setting("127.0.0.1", "Interface `unionsearch serve` listens on.")
     port: int = setting(8000, "Port `unionsearch serve` listens on.")
     threads: int = setting(4, "Waitress worker threads.")
+    processes: int = setting(1, "Server processes sharing the port (searching is pure Python: one process uses "
+                             "one core; more use more cores and more memory).")
     cors_origins: list = setting([], "Origins allowed to call the JSON API cross-origin ('*' for any).")
     frame_ancestors: list = setting(
         [], "Origins allowed to show the /embed page in an iframe, besides this site itself ('*' for any)."

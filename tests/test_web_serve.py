@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -112,3 +114,41 @@ def test_real_server_answers_with_cors_for_the_given_origin(server):
     _, refused, _ = fetch(server + "/api/search?q=x", "http://other.example")
     assert refused.get("Access-Control-Allow-Origin") is None
     assert body["results"][0]["doc_url"].startswith(server + "/doc/")
+
+
+def children_of(pid: int) -> set[int]:
+    out: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out |= {int(c) for c in (task / "children").read_text().split()}
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
+def test_several_processes_share_the_port_and_replace_a_dead_one(corpus_config, cli_env):
+    port = free_port()
+    cmd = [sys.executable, "-m", "webapp", "serve", "--config", str(ROOT / "config.yaml"),
+           "--index", str(corpus_config.index_path), "--port", str(port), "--processes", "2", "--threads", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=cli_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}/api/search?q=%E8%81%8C%E5%B7%A5%E4%B9%8B%E5%AE%B6"
+    try:
+        wait_for(url, proc)
+        workers = children_of(proc.pid)
+        assert len(workers) == 2
+        os.kill(next(iter(workers)), signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (len(children_of(proc.pid)) < 2 or children_of(proc.pid) == workers):
+            time.sleep(0.2)
+        replaced = children_of(proc.pid)
+        assert len(replaced) == 2 and replaced != workers
+        for _ in range(6):
+            status, _, body = fetch(url)
+            assert status == 200 and body["total"] > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+        output = proc.stdout.read()
+        proc.stdout.close()
+    assert "2 processes × 2 threads" in output and "starting another" in output
+    # The children stopped with the parent.
+    for pid in replaced:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]

@@ -12,7 +12,8 @@ from indexer.cli import _config, _store, cli, config_option, index_option
 @cli.command()
 @click.option("--host", help="Interface to listen on (default from config: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default from config: 8000).")
-@click.option("--threads", type=click.IntRange(1, 256), help="Worker threads.")
+@click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (per process).")
+@click.option("--processes", type=click.IntRange(1, 64), help="Server processes sharing the port (default 1).")
 @click.option("--cors-origin", "cors_origins", multiple=True,
               help="Allow this origin (e.g. http://intranet.example) to call the JSON API from a browser; "
                    "repeatable, replaces server.cors_origins. '*' allows any.")
@@ -21,9 +22,10 @@ from indexer.cli import _config, _store, cli, config_option, index_option
 @click.option("--get", "get_path", help="Run one request through the app, print the body and exit (smoke test).")
 @index_option
 @config_option
-def serve(host, port, threads, cors_origins, frame_ancestors, get_path, index_dir, config_path):
+def serve(host, port, threads, processes, cors_origins, frame_ancestors, get_path, index_dir, config_path):
     """Serve the search site, the JSON API and the widget with waitress."""
-    server = {k: v for k, v in dict(host=host, port=port, threads=threads).items() if v is not None}
+    given = dict(host=host, port=port, threads=threads, processes=processes)
+    server = {k: v for k, v in given.items() if v is not None}
     if cors_origins:
         server["cors_origins"] = list(cors_origins)
     if frame_ancestors:
@@ -37,14 +39,17 @@ def serve(host, port, threads, cors_origins, frame_ancestors, get_path, index_di
         response = app.test_client().get(get_path)
         click.echo(response.get_data(as_text=True))
         sys.exit(0 if response.status_code == 200 else 1)
-    import waitress
+    from webapp.server import serve as run_server
 
-    click.echo(f"serving http://{config.server.host}:{config.server.port}/ with {config.server.threads} threads"
-               f"  (Ctrl+C to stop)")
-    if config.server.cors_origins:
-        click.echo(f"JSON API open to: {', '.join(config.server.cors_origins)}")
-    waitress.serve(app, host=config.server.host, port=config.server.port, threads=config.server.threads,
-                   ident="unionsearch")
+    s = config.server
+    procs = f"{s.processes} processes × " if s.processes > 1 else ""
+    click.echo(f"serving http://{s.host}:{s.port}/ with {procs}{s.threads} threads  (Ctrl+C to stop)")
+    if s.cors_origins:
+        click.echo(f"JSON API open to: {', '.join(s.cors_origins)}")
+    try:
+        run_server(app, config, echo=click.echo)
+    except OSError as e:
+        raise click.ClickException(f"cannot listen on {s.host}:{s.port}: {e.strerror or e}") from None
 
 
 def main():

@@ -1,0 +1,97 @@
+"""Run the app under waitress, in one process or several sharing one listening socket.
+
+Searching is pure Python, so one process uses one core however many threads it has. With
+``server.processes`` > 1 the parent binds the socket once, forks that many children that each run waitress
+on it (the kernel hands each connection to one of them), restarts a child that dies, and stops them all on
+SIGINT/SIGTERM. Children die with the parent (PR_SET_PDEATHSIG), so a killed parent leaves no orphans.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import socket
+import sys
+import time
+
+import waitress
+
+from indexer.config import Config
+
+
+def _die_with_parent() -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    sock.setblocking(False)
+    return sock
+
+
+def serve(app, config: Config, echo=print) -> None:
+    """Serve ``app`` until interrupted (raises OSError when the address is taken)."""
+    s = config.server
+    if s.processes <= 1:
+        waitress.serve(app, host=s.host, port=s.port, threads=s.threads, ident="unionsearch")
+        return
+    sock = _bind(s.host, s.port)
+    gc.freeze()  # objects made so far stay shared with the children (copy-on-write) instead of being touched
+
+    def start_child() -> int:
+        pid = os.fork()
+        if pid == 0:
+            _die_with_parent()
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            try:
+                waitress.serve(app, sockets=[sock], threads=s.threads, ident="unionsearch")
+            finally:
+                os._exit(0)
+        return pid
+
+    children = {start_child() for _ in range(s.processes)}
+    stopping = False
+
+    def stop(signum, frame):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        while not stopping:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                pid = 0
+            if pid in children:
+                children.discard(pid)
+                if not stopping:
+                    echo(f"server process {pid} exited (status {status}); starting another")
+                    time.sleep(0.5)
+                    children.add(start_child())
+            time.sleep(0.2)
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        sock.close()
