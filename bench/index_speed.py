@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="write the figures here")
     args = ap.parse_args(argv)
     corpus = args.corpus or ROOT / "var" / "bench" / f"corpus-{args.pages}"
-    work = args.work or ROOT / "var" / "bench" / f"work-{args.pages}"
+    work = (args.work or ROOT / "var" / "bench" / f"work-{args.pages}").resolve()
     work.mkdir(parents=True, exist_ok=True)
     if not corpus.is_dir():
         from make_corpus import make_corpus

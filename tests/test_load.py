@@ -176,3 +176,16 @@ def test_thousands_of_files_iterate_lazily(tmp_path):
     names = [p.name for p in iter_pages(tmp_path)]
     assert len(names) == 2000 and names == sorted(names)
     assert all(clean_file(tmp_path / n).reason == "empty" for n in names[:50])
+
+
+@pytest.mark.parametrize(("label", "codec"), [("gb2312", "big5"), ("gbk", "big5"), ("big5", "gbk"),
+                                              ("euc-jp", "gbk"), ("shift_jis", "gb18030")])
+def test_a_cjk_label_on_another_cjk_codec_reads_chinese(tmp_path, label, codec):
+    """CJK codecs decode each other's bytes without an error; the reading that looks like Chinese wins."""
+    traditional = codec == "big5"
+    text = ("今年以來，工會緊緊圍繞中心工作，認真履行維護職能，紮實開展職工之家建設，取得了新的進展。" if traditional
+            else "今年以来，工会紧紧围绕中心工作，认真履行维护职能，扎实开展职工之家建设，取得了新的进展。")
+    title = "工作總結" if traditional else "工作总结"
+    data = (f'<meta charset="{label}"><title>{title}</title><p>' + text * 3 + "</p>").encode(codec)
+    cp = clean_file(write(tmp_path, "mislabelled.html", data))
+    assert text[:20] in cp.documents[0].sections[0].text
