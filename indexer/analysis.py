@@ -3,7 +3,9 @@
 Pure Python (no Whoosh here): ``indexer.store`` wraps :func:`Analyzer.tokens` in a Whoosh tokenizer.
 
 * Normalisation (NFKC, traditional → simplified, case folding) runs per character, so every token keeps
-  offsets into the *original* text and highlighting never drifts.
+  offsets into the *original* text and highlighting never drifts. It runs as one ``str.translate`` over a
+  table filled on demand; OpenCC's phrase-level t2s pass only runs on the pieces of text that hold a
+  character or phrase its dictionaries change (most text is simplified already).
 * Index mode: jieba's coarse cut gives the word positions (0, 1, 2 …); the dictionary sub-words of a long
   word (中华人民共和国 → 中华, 人民, 共和国) are stacked on their parent's position, the way jieba's
   search mode finds them. Phrase queries therefore see neighbouring words one position apart.
@@ -55,24 +57,128 @@ def _norm_char(ch: str) -> str:
     return out
 
 
+class _NormTable(dict):
+    """``str.translate`` table of :func:`_norm_char`, filled on first sight of each code point. Characters
+    that do not normalise to exactly one character (… → ..., ﬁ → fi) are kept in ``irregular``."""
+
+    irregular: re.Pattern | None = None  # a class of every such character seen so far (None: none yet)
+    shrinks = False  # whether one of them gave "" (none does: NFKC and lower() never drop a character)
+    _seen: set[str] = set()
+
+    def __missing__(self, code: int) -> str:
+        if len(self) >= 1 << 17:  # bounded even when fed all of Unicode
+            self.clear()
+        ch = chr(code)
+        out = _norm_char(ch)
+        if len(out) != 1 and ch not in _NormTable._seen:  # recorded before any thread can find it in the table
+            _NormTable._seen.add(ch)
+            _NormTable.irregular = re.compile("[" + "".join(re.escape(c) for c in sorted(_NormTable._seen)) + "]")
+            _NormTable.shrinks = _NormTable.shrinks or not out
+        self[code] = out
+        return out
+
+
+_NORM_TABLE = _NormTable()
+
+
 def normalise_with_map(text: str) -> tuple[str, list[int]]:
     """Normalised text and, for every normalised char, the index of the original char it came from."""
-    out: list[str] = []
+    norm = text.translate(_NORM_TABLE)  # looks every char up, so `irregular` now covers this text
+    if len(norm) == len(text) and not _NormTable.shrinks:
+        return norm, list(range(len(text)))  # every char gave one char
     origin: list[int] = []
-    for i, ch in enumerate(text):
-        n = ch if ch.isascii() and not ch.isupper() else _norm_char(ch)
-        out.append(n)
-        origin.extend([i] * len(n))
-    return "".join(out), origin
+    done = 0
+    for m in _NormTable.irregular.finditer(text):
+        i = m.start()
+        origin.extend(range(done, i))
+        origin.extend([i] * len(_norm_char(text[i])))
+        done = i + 1
+    origin.extend(range(done, len(text)))
+    return norm, origin
 
 
 def normalise(text: str) -> str:
-    return normalise_with_map(text)[0]
+    return text.translate(_NORM_TABLE)
+
+
+def _alternation(words: list[str]) -> str:
+    """A regex matching any of ``words``, as a trie (一目瞭然|反(?:覆|反覆覆)…): every branch starts with a
+    literal, so ``re`` scans for the first characters in C and tries few branches where one occurs."""
+    trie: dict = {}
+    for w in words:
+        node = trie
+        for c in w:
+            node = node.setdefault(c, {})
+        node[""] = {}
+
+    def branches(node: dict) -> list[str]:
+        return [re.escape(c) + rest(sub) for c, sub in sorted(node.items()) if c]
+
+    def rest(node: dict) -> str:
+        alts = branches(node)
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        if "" in node:  # a word ends here: what follows is optional
+            body = body + "?" if len(alts) > 1 else "(?:" + body + ")?"
+        return body
+
+    return "|".join(branches(trie))
+
+
+def _t2s_triggers() -> tuple[re.Pattern, re.Pattern | None] | None:
+    """Two patterns such that a text neither matches cannot be changed by OpenCC's t2s conversion, taken
+    from the dictionaries the converter holds: (a character its character table changes, a phrase that
+    changes something and holds no such character).
+
+    t2s is one dictionary group: phrases (longest match first), then single characters for the rest. A phrase
+    whose value is itself and that holds no changing character changes nothing, even when it matches. None
+    (always convert) if OpenCC's tables are not of the shape this relies on."""
+    try:
+        (group,) = _OPENCC._dict_chain_data
+        tables = [table for _, _, table in group]
+    except (AttributeError, TypeError, ValueError):
+        return None
+    if not tables or not all(isinstance(t, dict) for t in tables):
+        return None
+
+    def first(value: str) -> str:
+        return value.split(" ")[0]  # what OpenCC uses of a multiple mapping
+
+    changed = {k for t in tables for k, v in t.items() if len(k) == 1 and first(v) != k}
+    phrases = [k for t in tables for k, v in t.items()
+               if len(k) > 1 and first(v) != k and not any(c in changed for c in k)]
+    # Non-BMP characters make `re` test a class member by member: take them all (they are rare in text).
+    bmp = "".join(re.escape(c) for c in sorted(changed) if ord(c) < 0x10000)
+    chars = re.compile(f"[{bmp}\U00010000-\U0010FFFF]")
+    return chars, (re.compile(_alternation(phrases)) if phrases else None)
+
+
+_T2S_TRIGGERS = _t2s_triggers()
+
+
+def _t2s_may_change(text: str) -> bool:
+    chars, phrases = _T2S_TRIGGERS
+    return bool(chars.search(text) or (phrases and phrases.search(text)))
+
+
+def _t2s(text: str) -> str:
+    """``_OPENCC.convert(text)``, converting only the pieces that may change (OpenCC splits the text at
+    punctuation and spaces and converts each piece on its own; most pieces of simplified text cannot change)."""
+    if _T2S_TRIGGERS is None:
+        return _OPENCC.convert(text)
+    if not _t2s_may_change(text):
+        return text
+    pieces = _OPENCC.split_chars_re.split(text)
+    for i in range(0, len(pieces), 2):  # odd items are the separators
+        if _t2s_may_change(pieces[i]):
+            pieces[i] = _OPENCC.convert(pieces[i])
+    return "".join(pieces)
 
 
 def _phrase_convert(text: str) -> str:
     """Phrase-level t2s where it keeps the length (OpenCC knows phrases a per-char map cannot)."""
-    conv = _OPENCC.convert(text)
+    conv = _t2s(text)
     return conv if len(conv) == len(text) else text
 
 
