@@ -15,6 +15,7 @@ Pure Python (no Whoosh here): ``indexer.store`` wraps :func:`Analyzer.tokens` in
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import re
 import threading
@@ -24,7 +25,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import jieba
+from jieba import finalseg
 from opencc import OpenCC
+
+try:  # the C word-graph kernel of jieba_fast, when the optional extra "fast" is installed
+    from _jieba_fast_functions_py3 import _get_DAG_and_calc as _c_dag_route
+except ImportError:
+    _c_dag_route = None
 
 _OPENCC = OpenCC("t2s")
 _WORD_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
@@ -203,6 +210,105 @@ def init_jieba(cache_dir: str | Path | None, user_dicts: list[str | Path] = (), 
         _initialised[key] = True
 
 
+# ---- the word cut -------------------------------------------------------------------------------------------
+#
+# jieba's accurate mode with HMM (jieba.cut(text, HMM=True)) on jieba's own dictionary. With jieba_fast installed
+# the best path through each block's word graph comes from jieba_fast's C kernel and the rest is jieba's code
+# restated; otherwise jieba.cut itself runs. Both give the same words, except where two cuts of a block score
+# exactly the same (a float tie): jieba then takes the longer first word, the kernel the shorter. Most ties are
+# in runs of a repeated character or syllable (好好好好好, 哈哈哈): blocks holding one go to jieba. The others need
+# words of equal frequency in a row (戏评/评戏 in 评戏评) and were never seen on our pages, but they can happen:
+# so the cut in use is part of what an index is built from, and TOKENIZER names it.
+
+_C_MAX_BLOCK = 256  # the kernel leaks an int object for every position past 256 (smaller ints are shared)
+_REPEATS = re.compile(r"(.{1,4})\1\1")  # a unit three times in a row: cuts of it tie, jieba breaks the ties
+_C_MAX_ENDS = 12  # the kernel keeps at most 12 word ends per position
+_c_checked: tuple = ((), False)  # (dictionary state, whether no position can have more word ends than that)
+
+
+def _tokenizer_name() -> str:
+    name = f"jieba {jieba.__version__}"
+    if _c_dag_route is not None:
+        try:
+            name += f" + jieba_fast {importlib.metadata.version('jieba_fast')} kernel"
+        except importlib.metadata.PackageNotFoundError:
+            name += " + jieba_fast kernel"
+    return name
+
+
+TOKENIZER = _tokenizer_name()  # the cut this process uses ("jieba 0.42.1" or "… + jieba_fast 0.53 kernel")
+
+
+def _kernel_fits(dt) -> bool:
+    """Whether the C kernel sees every word end with this dictionary: no word has more than 12 word prefixes
+    (itself included). Only words longer than 12 characters can; checked again after the dictionary changes."""
+    global _c_checked
+    state = (id(dt.FREQ), len(dt.FREQ), dt.total)
+    if _c_checked[0] != state:
+        freq = dt.FREQ
+        fits = all(sum(1 for i in range(1, len(w) + 1) if freq.get(w[:i])) <= _C_MAX_ENDS
+                   for w in freq if len(w) > _C_MAX_ENDS)
+        _c_checked = (state, fits)
+    return _c_checked[1]
+
+
+def cut(text: str) -> list[str]:
+    """jieba's accurate-mode words of ``text`` (HMM on); they join back to ``text``."""
+    dt = jieba.dt
+    dt.check_initialized()
+    if _c_dag_route is None or not _kernel_fits(dt):
+        return list(dt.cut(text, HMM=True))
+    return _cut_with_kernel(dt, text)
+
+
+def _cut_with_kernel(dt, text: str) -> list[str]:
+    """``jieba.Tokenizer.cut(text, HMM=True)`` of jieba 0.42, with jieba_fast's kernel for the word graph."""
+    freq = dt.FREQ
+    total = float(dt.total)
+    words: list[str] = []
+    add = words.append
+
+    def unknown_run(buf: str) -> None:  # single characters in a row: the HMM finds words among them
+        if len(buf) == 1:
+            add(buf)
+        elif not freq.get(buf):
+            words.extend(finalseg.cut(buf))
+        else:
+            words.extend(buf)
+
+    for n, blk in enumerate(jieba.re_han_default.split(text)):
+        if not blk:
+            continue
+        if n % 2 == 0:  # no Han/alphanumeric character in it: whitespace runs whole, anything else by character
+            for m, part in enumerate(jieba.re_skip_default.split(blk)):
+                if m % 2:
+                    add(part)
+                else:
+                    words.extend(part)
+            continue
+        size = len(blk)
+        if size > _C_MAX_BLOCK or _REPEATS.search(blk):
+            words.extend(dt.cut(blk, HMM=True))  # one block: jieba cuts it the same way
+            continue
+        route: list[int] = []
+        _c_dag_route(freq, blk, route, total)  # route[x]: where the best word starting at x ends
+        x = 0
+        buf = ""
+        while x < size:
+            y = route[x] + 1
+            if y - x == 1:
+                buf += blk[x]
+            else:
+                if buf:
+                    unknown_run(buf)
+                    buf = ""
+                add(blk[x:y])
+            x = y
+        if buf:
+            unknown_run(buf)
+    return words
+
+
 class Analyzer:
     """Tokenises text for the index and for queries; holds the synonym table."""
 
@@ -226,7 +332,7 @@ class Analyzer:
         out: list[Token] = []
         pos = 0
         offset = 0
-        for word in jieba.cut(norm, HMM=True):
+        for word in cut(norm):
             start, end = offset, offset + len(word)
             offset = end
             if not _WORD_CHAR.search(word):
