@@ -20,9 +20,9 @@ import logging
 import re
 import threading
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import jieba
 from jieba import finalseg
@@ -35,6 +35,7 @@ except ImportError:
 
 _OPENCC = OpenCC("t2s")
 _WORD_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+_WORD_RUN = re.compile(_WORD_CHAR.pattern + "+")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _init_lock = threading.Lock()
 _initialised: dict[str, bool] = {}
@@ -45,8 +46,7 @@ STOPWORDS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: built several times faster than a frozen dataclass (one per posting)
     text: str  # normalised term
     pos: int  # word position
     start: int  # offset into the original text
@@ -206,6 +206,7 @@ def init_jieba(cache_dir: str | Path | None, user_dicts: list[str | Path] = (), 
                     jieba.load_userdict(fh)
         for w in extra_words:
             jieba.add_word(w)
+        _subwords_in.cache_clear()
         _initialised.clear()
         _initialised[key] = True
 
@@ -330,20 +331,24 @@ class Analyzer:
         norm, origin = normalise_with_map(text)
         norm = _phrase_convert(norm)
         out: list[Token] = []
+        add = out.append
+        canonical = self.synonyms.get  # as self.canonical, without a call per word
+        stopwords = self.stopwords
+        has_word_char = _WORD_CHAR.search
+        stack = mode == "index"
         pos = 0
         offset = 0
         for word in cut(norm):
-            start, end = offset, offset + len(word)
-            offset = end
-            if not _WORD_CHAR.search(word):
+            start = offset
+            offset += len(word)
+            if not has_word_char(word):
                 continue  # punctuation and spaces take no position
-            if word in self.stopwords:
+            if word in stopwords:
                 continue
-            o_start, o_end = origin[start], origin[end - 1] + 1
-            out.append(Token(self.canonical(word), pos, o_start, o_end))
-            if mode == "index" and len(word) > 2:
+            add(Token(canonical(word, word), pos, origin[start], origin[offset - 1] + 1))
+            if stack and len(word) > 2:
                 for sub, s, e in _subwords(word):
-                    out.append(Token(self.canonical(sub), pos, origin[start + s], origin[start + e - 1] + 1))
+                    add(Token(canonical(sub, sub), pos, origin[start + s], origin[start + e - 1] + 1))
             pos += 1
         return out
 
@@ -351,17 +356,26 @@ class Analyzer:
         return [t.text for t in self.tokens(text, mode)]
 
 
-def _subwords(word: str):
-    """Dictionary words inside a longer word. jieba's search mode stops at length 3; we go up to the
-    word's length - 1 (capped at 6), so 困难职工 is still found inside 春节困难职工."""
+def _subwords(word: str) -> tuple[tuple[str, int, int], ...]:
+    """Dictionary words inside a longer word, with where they sit in it. jieba's search mode stops at length 3;
+    we go up to the word's length - 1 (capped at 6), so 困难职工 is still found inside 春节困难职工."""
+    dt = jieba.dt
+    return _subwords_in(word, (id(dt.FREQ), len(dt.FREQ), dt.total))
+
+
+@lru_cache(maxsize=65536)
+def _subwords_in(word: str, dictionary_state) -> tuple[tuple[str, int, int], ...]:
+    """:func:`_subwords`, remembered per word (and dictionary state: adding words changes size and total)."""
     freq = jieba.dt.FREQ
     seen = {word}
+    out = []
     for n in range(2, min(len(word), 7)):
         for i in range(len(word) - n + 1):
             gram = word[i:i + n]
             if gram not in seen and freq.get(gram):
                 seen.add(gram)
-                yield gram, i, i + n
+                out.append((gram, i, i + n))
+    return tuple(out)
 
 
 def cover_subwords(word: str) -> list[str]:
@@ -381,27 +395,19 @@ def cover_subwords(word: str) -> list[str]:
 
 
 def bigrams(text: str) -> list[Token]:
-    """Overlapping character bigrams of the normalised Han/alphanumeric runs (fallback field)."""
+    """Overlapping character bigrams of the normalised Han/alphanumeric runs (fallback field); a run of one
+    character gives that character."""
     norm, origin = normalise_with_map(text)
     out: list[Token] = []
+    add = out.append
     pos = 0
-    run: list[int] = []
-
-    def flush():
-        nonlocal pos
-        if len(run) == 1:
-            i = run[0]
-            out.append(Token(norm[i], pos, origin[i], origin[i] + 1))
+    for run in _WORD_RUN.finditer(norm):
+        a, b = run.span()
+        if b - a == 1:
+            add(Token(norm[a], pos, origin[a], origin[a] + 1))
             pos += 1
-        for a, b in zip(run, run[1:], strict=False):
-            out.append(Token(norm[a] + norm[b], pos, origin[a], origin[b] + 1))
+            continue
+        for i in range(a, b - 1):
+            add(Token(norm[i:i + 2], pos, origin[i], origin[i + 1] + 1))
             pos += 1
-        run.clear()
-
-    for i, ch in enumerate(norm):
-        if _WORD_CHAR.match(ch):
-            run.append(i)
-        else:
-            flush()
-    flush()
     return out
