@@ -169,9 +169,10 @@ def _t2s_may_change(text: str) -> bool:
     return bool(chars.search(text) or (phrases and phrases.search(text)))
 
 
-def _t2s(text: str) -> str:
-    """``_OPENCC.convert(text)``, converting only the pieces that may change (OpenCC splits the text at
-    punctuation and spaces and converts each piece on its own; most pieces of simplified text cannot change)."""
+def t2s(text: str) -> str:
+    """Exactly ``OpenCC("t2s").convert(text)``, fast on text that is simplified already: only the pieces that
+    may change are converted (OpenCC splits the text at punctuation and spaces and converts each piece on its
+    own), and the converter's dictionaries are loaded once per process, not per converter."""
     if _T2S_TRIGGERS is None:
         return _OPENCC.convert(text)
     if not _t2s_may_change(text):
@@ -185,7 +186,7 @@ def _t2s(text: str) -> str:
 
 def _phrase_convert(text: str) -> str:
     """Phrase-level t2s where it keeps the length (OpenCC knows phrases a per-char map cannot)."""
-    conv = _t2s(text)
+    conv = t2s(text)
     return conv if len(conv) == len(text) else text
 
 
