@@ -10,6 +10,8 @@ Pure Python (no Whoosh here): ``indexer.store`` wraps :func:`Analyzer.tokens` in
   word (中华人民共和国 → 中华, 人民, 共和国) are stacked on their parent's position, the way jieba's
   search mode finds them. Phrase queries therefore see neighbouring words one position apart.
 * Query mode: the coarse cut only.
+* The cut (:func:`cut`) is jieba's; with the optional extra "fast" (jieba_fast) installed, jieba_fast's C kernel
+  finds the best path through the word graph. ``TOKENIZER`` names the cut in use (see the note at :func:`cut`).
 * Synonyms map every member of a group to the group's first term, at both index and query time.
 """
 
