@@ -30,13 +30,14 @@ def load(results: Path) -> list[dict]:
 
 def table(rows: list[dict]) -> str:
     lines = ["| pages | build (s) | pages/s | naive (s) | speed-up | peak RSS build (MB) | index (MB) | index ÷ text "
-             "| 1 changed page (s) | p50 / p95 with snippets (ms) | p50 / p95 without, in-process (ms) "
+             "| 1 changed page (s) | p50 / p95 with snippets (ms) | p50 / p95 without snippets (ms) "
              "| server RSS (MB) |",
              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         i, q = r["index"], r.get("query", {})
         naive = i.get("naive")
-        withs, without = q.get("http_with_snippets"), q.get("in_process_without_snippets")
+        withs = q.get("http_with_snippets")
+        without = q.get("http_without_snippets") or q.get("in_process_without_snippets")
         mem = q.get("server_memory_mb", {})
         lines.append(" | ".join([
             f"| {i['pages']}", f"{i['ours']['seconds']:.1f}", f"{i['ours']['pages_per_second']:.1f}",
@@ -45,7 +46,8 @@ def table(rows: list[dict]) -> str:
             f"{i['index']['ratio']:.1f}×", f"{i['incremental']['seconds']:.2f}",
             f"{withs['p50_ms']:.0f} / {withs['p95_ms']:.0f}" if withs else "–",
             f"{without['p50_ms']:.0f} / {without['p95_ms']:.0f}" if without else "–",
-            f"{mem['VmHWM']:.0f}" if mem else "–",
+            (f"{mem['sum_Pss']:.0f} PSS, {len(mem['processes']) - 1} processes" if "sum_Pss" in mem
+             else f"{mem['VmHWM']:.0f}") if mem else "–",
         ]) + " |")
     return "\n".join(lines)
 
@@ -72,8 +74,9 @@ def plot(rows: list[dict], out: Path) -> None:
     if q:
         axes[2].plot([x for x, _ in q], [d["http_with_snippets"]["p95_ms"] for _, d in q], "o-",
                      label="p95, HTTP, with snippets")
-        axes[2].plot([x for x, _ in q], [d["in_process_without_snippets"]["p95_ms"] for _, d in q], "s--",
-                     label="p95, no snippets (in-process)")
+        without = [(x, d.get("http_without_snippets") or d.get("in_process_without_snippets")) for x, d in q]
+        axes[2].plot([x for x, w in without if w], [w["p95_ms"] for _, w in without if w], "s--",
+                     label="p95, HTTP, no snippets")
         axes[2].legend()
     axes[2].set(title="query latency (4 clients)", xlabel="pages", ylabel="ms")
     for ax in axes:

@@ -3,9 +3,11 @@ index's own vocabulary, C concurrent clients; p50/p95 with snippets (the API's n
 plus the server's peak RSS.
 
     python bench/query_speed.py --config var/bench/work-10000/config.yaml [--queries 200] [--clients 4]
+        [--processes 2] [--in-process]
 
-Build the index first (bench/index_speed.py writes that config). When the JSON API has no switch to leave
-snippets out, the no-snippet figures come from the same search() called in-process by C threads (labelled so).
+Build the index first (bench/index_speed.py writes that config). Without snippets means `snippets=0` on the
+API; `--in-process` also times the same search() called by C threads without HTTP. Memory: RSS, peak RSS and
+PSS of the server (with several processes, of each and summed).
 """
 
 from __future__ import annotations
@@ -100,9 +102,28 @@ def free_port() -> int:
 
 
 def proc_memory_mb(pid: int) -> dict:
-    status = Path(f"/proc/{pid}/status").read_text()
-    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-    return {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM") if k in fields}
+    """RSS figures of the server: the process, and with several processes their sum and their PSS (shared
+    pages counted once, split between the processes that share them)."""
+    def one(p: int) -> dict:
+        status = Path(f"/proc/{p}/status").read_text()
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        out = {k: int(fields[k].split()[0]) / 1024 for k in ("VmRSS", "VmHWM", "RssAnon", "RssFile") if k in fields}
+        rollup = Path(f"/proc/{p}/smaps_rollup")
+        if rollup.exists():
+            for line in rollup.read_text().splitlines():
+                if line.startswith("Pss:"):
+                    out["Pss"] = int(line.split()[1]) / 1024
+        return out
+
+    children = [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    procs = [one(p) for p in [pid, *children]]
+    out = dict(procs[0])
+    if children:
+        out["processes"] = procs
+        for key in ("VmRSS", "RssAnon", "Pss"):
+            out[f"sum_{key}"] = sum(p.get(key, 0) for p in procs)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,15 +131,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--config", required=True, help="config.yaml of a built index")
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--clients", type=int, default=4)
+    ap.add_argument("--processes", type=int, default=1, help="server processes (serve --processes)")
+    ap.add_argument("--threads", type=int, help="threads per server process (default: --clients)")
+    ap.add_argument("--in-process", action="store_true", help="also time search() in-process, without HTTP")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     queries = draw_queries(args.config, args.queries)
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "webapp.cli", "serve", "--config", args.config, "--port",
-                               str(port), "--threads", str(args.clients)], stdout=subprocess.DEVNULL,
+                               str(port), "--threads", str(args.threads or args.clients), "--processes",
+                               str(args.processes)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     base = f"http://127.0.0.1:{port}"
-    out: dict = {"queries": len(queries), "clients": args.clients, "examples": queries[:8]}
+    out: dict = {"queries": len(queries), "clients": args.clients, "processes": args.processes,
+                 "examples": queries[:8]}
     try:
         for _ in range(300):
             try:
@@ -148,6 +174,17 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.terminate()
         server.wait(10)
+    report(out)
+    if args.in_process:
+        in_process_runs(args, queries, out)
+        report(out)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+def in_process_runs(args, queries: list[str], out: dict) -> None:
     from indexer.config import load_config
     from indexer.engine import open_store
     from indexer.search import SearchOptions, search
@@ -162,15 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     run_clients(queries[: 10 * args.clients], args.clients, in_process(True))
     out["in_process_without_snippets"] = run_clients(queries, args.clients, in_process(False))
     out["in_process_with_snippets"] = run_clients(queries, args.clients, in_process(True))
+
+
+def report(out: dict) -> None:
     for key in [k for k in out if isinstance(out[k], dict) and "p50_ms" in out[k]]:
         r = out[key]
         print(f"{key}: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, {r['throughput_qps']:.0f} q/s, "
               f"{r['errors']} errors", file=sys.stderr)
-    print(f"server memory: {out.get('server_memory_mb')}", file=sys.stderr)
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(out, ensure_ascii=False, indent=1), encoding="utf-8")
-    return 0
+    mem = {k: round(v) for k, v in out.get("server_memory_mb", {}).items() if not isinstance(v, list)}
+    print(f"server memory (MB): {mem}", file=sys.stderr)
 
 
 if __name__ == "__main__":

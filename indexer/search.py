@@ -17,7 +17,7 @@ SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
 CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
-COLLAPSE_WINDOW, MAX_WINDOW = 300, 3000
+COLLAPSE_WINDOW, MAX_WINDOW = 150, 3000
 SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
@@ -226,6 +226,32 @@ def suggest(store: Store, pq: ParsedQuery) -> str | None:
     return text if changed else None
 
 
+def _fold(hits: list[RawHit], options: SearchOptions):
+    """Collapse near-copies and (when grouping) further sections of a document: (results, sections of each
+    document, number of matches folded away)."""
+    grouped = collapse(hits) if options.collapse else [(h, 0) for h in hits]
+    folded = sum(n for _, n in grouped)
+    members: dict[str, list] = {}
+    if options.group:
+        firsts: list = []
+        for hit, similar in grouped:
+            doc = members.setdefault(hit.doc_id, [])
+            if not doc:
+                firsts.append((hit, similar))
+            doc.append(hit)
+        folded += len(grouped) - len(firsts)
+        grouped = firsts
+    return grouped, members, folded
+
+
+def warm_up(store: Store) -> None:
+    """Do once, before serving, what the first queries would otherwise pay for: the did-you-mean vocabulary
+    (about a second at 10,000 pages) and jieba's dictionary. A server that forks builds these before it forks,
+    so its processes share them."""
+    _spellers[id(store)] = Speller(store)
+    search(store, "工会", SearchOptions(per_page=1))
+
+
 def _relaxable(pq: ParsedQuery) -> bool:
     """True when matching fewer words could find more: several clauses, or a clause of several words."""
     units = [u for c in pq.must for u in c.alternatives]
@@ -246,8 +272,8 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     sort = options.sort if options.sort in SORTS else "relevance"
     filters = {k: v for k, v in options.filters if k in FILTERS and v}
     need = page * per_page
-    # Collapse runs over a window of the best matches that does not depend on the page (up to page ~150),
-    # so `total` (matches minus the copies folded in the window) is the same on every page.
+    # Collapse runs over a window of the best matches (longer for deep pages); `total` is the matches minus
+    # the copies folded in the first window.
     fetch = min(MAX_WINDOW, max(COLLAPSE_WINDOW, need * 3 + 30)) if options.collapse else need
     raw = store.search(pq, fetch, sort=sort, filters=filters)
     all_words_total = raw.total
@@ -267,19 +293,12 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     result.total_estimated = raw.estimated
     if all_words_total < SUPPLEMENT_BELOW:
         result.suggestion = suggest(store, pq)
-    grouped = collapse(raw.hits) if options.collapse else [(h, 0) for h in raw.hits]
-    # total counts distinct results: matched sections minus the copies folded away among those fetched.
-    folded = sum(n for _, n in grouped)
-    members: dict[str, list] = {}
-    if options.group:
-        firsts: list = []
-        for hit, similar in grouped:
-            doc = members.setdefault(hit.doc_id, [])
-            if not doc:
-                firsts.append((hit, similar))
-            doc.append(hit)
-        folded += len(grouped) - len(firsts)
-        grouped = firsts
+    grouped, members, folded = _fold(raw.hits, options)
+    if len(raw.hits) > COLLAPSE_WINDOW and options.collapse:
+        # A deep page fetched a longer window; `total` still counts the copies folded in the first window, so it
+        # is the same on every page and for every page size. (Collapse is greedy in rank order: the first
+        # window folds the same way whatever follows it.)
+        folded = _fold(raw.hits[:COLLAPSE_WINDOW], options)[2]
     result.total = max(0, raw.total - folded)
 
     def make_hit(hit: RawHit, similar: int, also=()) -> Hit:

@@ -30,6 +30,7 @@ from whoosh import index as wi
 from whoosh import query as wq
 from whoosh import scoring, sorting
 from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import TermNotFound
 from whoosh.writing import SegmentWriter
 
 from indexer import analysis
@@ -45,7 +46,7 @@ SUBWORD_BOOST = 0.5
 PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
 # Counting matches (for the total and the facets) walks every match in Python; past COUNT_EXACT matches the
 # total is estimated from how far through the index the walk got, and the facet counts are scaled up.
-COUNT_EXACT = 3000
+COUNT_EXACT = 1000
 FACET_FIELDS = {"year": "year_key", "site": "site", "org_type": "org_type"}
 COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
 
@@ -83,11 +84,7 @@ class LiteralQuery(wq.Query):
 
         ids = []
         if self.literal:
-            try:
-                candidates = self.anchor.docs(searcher)
-            except Exception:  # noqa: BLE001 — Whoosh raises several kinds for a term a segment lacks
-                candidates = iter(())
-            for n, docnum in enumerate(candidates):
+            for n, docnum in enumerate(_leaf_matches(self.anchor, searcher)):
                 if n >= LITERAL_SCAN:
                     break
                 stored = searcher.stored_fields(docnum)
@@ -96,6 +93,25 @@ class LiteralQuery(wq.Query):
         if not ids:
             return NullMatcher()
         return ListMatcher(ids, all_weights=self.boost)
+
+
+def _leaf_matches(q: wq.Query, searcher) -> Iterator[int]:
+    """The documents ``q`` matches in one leaf searcher, lazily. (Whoosh's own ``docs()`` makes an AND collect
+    every id of both sides into sets first: all of a common word's postings, to count a rare word's matches.)"""
+    try:
+        m = q.matcher(searcher, searcher.boolean_context())
+    except TermNotFound:
+        return
+    while m.is_active():
+        yield m.id()
+        m.next()
+
+
+def _matches(q: wq.Query, searcher) -> Iterator[int]:
+    """The documents ``q`` matches, in order, over every segment (global document numbers), lazily."""
+    for sub, offset in searcher.leaf_searchers():
+        for docnum in _leaf_matches(q, sub):
+            yield docnum + offset
 
 
 def _squash(text: str) -> str:
@@ -600,7 +616,9 @@ class Store(GenerationFiles):
         Whoosh's own counting pass). Exact up to COUNT_EXACT matches; past that (a broad word in a large
         archive) the walk stops, and the total and counts are scaled by the share of the index it covered
         (documents are in indexing order, unrelated to what they say)."""
-        docs = s.docs_for_query(q)
+        if isinstance(q, wq.AndMaybe):
+            q = q.a  # the optional part (proximity) only scores: it cannot change which sections match
+        docs = _matches(q, s)
         if filter_q is not None:
             allowed = set(s.docs_for_query(filter_q))
             docs = (d for d in docs if d in allowed)

@@ -52,12 +52,13 @@ def test_index_speed_reports_ours_naive_and_incremental(bench_run):
 def test_query_speed_and_plot(bench_run):
     out = bench_run / "results" / "query-12.json"
     proc = subprocess.run([sys.executable, str(BENCH / "query_speed.py"), "--config",
-                           str(bench_run / "work" / "config.yaml"), "--queries", "8", "--clients", "2", "--json",
-                           str(out)], capture_output=True, text=True, cwd=ROOT)
+                           str(bench_run / "work" / "config.yaml"), "--queries", "8", "--clients", "2", "--processes",
+                           "2", "--json", str(out)], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["http_with_snippets"]["errors"] == 0 and data["http_with_snippets"]["queries"] == 8
-    assert data["server_memory_mb"]["VmHWM"] > 0
+    assert data["http_without_snippets"]["errors"] == 0
+    assert data["server_memory_mb"]["VmHWM"] > 0 and len(data["server_memory_mb"]["processes"]) == 3
     png = bench_run / "plot.png"
     proc = subprocess.run([sys.executable, str(BENCH / "plot.py"), "--results", str(bench_run / "results"),
                            "--out", str(png)], capture_output=True, text=True, cwd=ROOT)
@@ -67,3 +68,33 @@ def test_query_speed_and_plot(bench_run):
         assert "matplotlib is not installed" in proc.stderr and not png.exists()
     else:
         assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_scaleout_quick(tmp_path):
+    """bench/scaleout.py --quick: Whoosh and a 3-node sphinx cluster (when searchd is installed), built and
+    queried over HTTP on 12 pages; every searchd it started is stopped again."""
+    from pathlib import Path
+
+    from indexer.cluster import searchd_binary
+
+    out = tmp_path / "scaleout-12.json"
+    proc = subprocess.run([sys.executable, str(BENCH / "scaleout.py"), "--quick", "--json", str(out)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    expected = {"whoosh", "sphinx3"} if searchd_binary() else {"whoosh"}
+    assert set(data["setups"]) == expected and data["pages"] == 12
+    for setup, entry in data["setups"].items():
+        assert entry["build"]["pages"] == 12 and entry["build"]["size"]["sections"] > 0, setup
+        (run,) = entry["query"]
+        for key in ("with_snippets", "without_snippets"):
+            assert run[key]["queries"] == 8 and run[key]["errors"] == 0, (setup, key, run[key])
+    assert proc.stdout.startswith("| backend |")
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if data["work"] in cmdline.read_bytes().decode("utf-8", "replace"):
+                left.append(cmdline.parent.name)
+        except OSError:
+            continue
+    assert not left, f"processes of the bench still running: {left}"

@@ -79,3 +79,9 @@ def test_api_snippets_switch(client):
     assert [r["id"] for r in on["results"]] == [r["id"] for r in off["results"]]
     bad = client.get("/api/search?q=职工之家&snippets=maybe")
     assert bad.status_code == 400 and "snippets" in bad.get_json()["error"]
+
+
+def test_total_is_the_same_for_every_page_and_page_size(store):
+    totals = {search(store, "工会", SearchOptions(page=p, per_page=n, snippets=False)).total
+              for n in (5, 10, 50, 100) for p in (1, 2, 4)}
+    assert len(totals) == 1

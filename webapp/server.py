@@ -42,6 +42,10 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def serve(app, config: Config, echo=print) -> None:
     """Serve ``app`` until interrupted (raises OSError when the address is taken)."""
+    from indexer.search import warm_up
+    from webapp.store import KEY
+
+    warm_up(app.extensions[KEY])
     s = config.server
     if s.processes <= 1:
         waitress.serve(app, host=s.host, port=s.port, threads=s.threads, ident="unionsearch")
