@@ -132,11 +132,13 @@ def settings_fingerprint(config: Config) -> str:
     """Hash of everything that changes what a page turns into in the index: analyser settings and
     dictionaries, stopwords, cleaner settings and code, loader and analyser code, index format."""
     from indexer import store
+    from indexer.analysis import TOKENIZER
 
     code = sorted((_PKG / "clean").glob("*.py")) + [_PKG / "load.py", _PKG / "analysis.py"]
     user_dict = config.path(config.analysis.user_dict) if config.analysis.user_dict else None
     return fingerprint({
         "format": store.FORMAT_VERSION,
+        "tokenizer": TOKENIZER,  # jieba or the jieba_fast kernel: the same words on our pages, not in every tie
         "records": RECORDS_VERSION,
         "analysis": asdict(config.analysis),
         "user_dict": files_digest([user_dict]) if user_dict else "",

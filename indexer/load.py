@@ -12,6 +12,7 @@ A page that decodes only with many replacement characters is refused rather than
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import re
 import stat
@@ -154,6 +155,13 @@ def _double_byte_cjk(codec: str) -> bool:
 _COMMON_HAN: frozenset[str] | None = None
 
 
+@functools.lru_cache(maxsize=1)
+def _t2s():
+    from opencc import OpenCC
+
+    return OpenCC("t2s")
+
+
 def _common_han_share(text: str, sample: int = 1500) -> float:
     """Share of the first ``sample`` Han characters that are common Chinese characters (GB 2312 level 1, the
     3,755 most used), after traditional → simplified; 0.0 when there are none."""
@@ -164,9 +172,7 @@ def _common_han_share(text: str, sample: int = 1500) -> float:
     han = "".join(_HAN.findall(text, 0, 400_000)[:sample])
     if not han:
         return 0.0
-    from opencc import OpenCC
-
-    simplified = OpenCC("t2s").convert(han)
+    simplified = _t2s().convert(han)
     return sum(ch in _COMMON_HAN for ch in simplified) / len(simplified)
 
 
