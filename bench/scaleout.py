@@ -379,7 +379,7 @@ def cpu_table(data: dict) -> str:
     import statistics
 
     head = ["backend", "clients", "CPU ms/query, snippets (Python + searchd)", "CPU ms/query, no snippets",
-            "server RssAnon MB", "searchd RssAnon MB", "rounds"]
+            "server RssAnon MB (max)", "searchd RssAnon MB (max)", "rounds"]
     lines = ["| " + " | ".join(head) + " |", "|---|" + "---:|" * (len(head) - 1)]
     for setup, entry in data.get("setups", {}).items():
         groups: dict = {}
