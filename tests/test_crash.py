@@ -188,6 +188,10 @@ def _live(index: Path) -> Path | None:
 def test_two_runs_at_once(corpus):
     """The second run stops at once with one clear line; the first finishes; the index is whole."""
     src, index, _ = corpus
+    from make_corpus import make_corpus
+
+    # Enough pages that the first run still holds the lock when the second one has started (a few seconds).
+    make_corpus(400, src / "more")
     pages = snapshot(src)
     live = _live(index)
     first = start("index", "--source", src, "--index", index, "--workers", "1", "--full")
