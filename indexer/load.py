@@ -152,7 +152,11 @@ def _double_byte_cjk(codec: str) -> bool:
     return c.startswith(("gb", "big5", "euc_", "shift_jis", "cp932", "cp936", "cp949", "cp950", "iso2022"))
 
 
-_COMMON_HAN: frozenset[str] | None = None
+@functools.lru_cache(maxsize=1)
+def _common_han() -> frozenset[str]:
+    """The 3,755 characters of GB 2312 level 1 (the most used Chinese characters)."""
+    level1 = bytes(b for hi in range(0xB0, 0xD8) for lo in range(0xA1, 0xFF) for b in (hi, lo))
+    return frozenset(level1.decode("gb2312", errors="ignore"))
 
 
 @functools.lru_cache(maxsize=1)
@@ -165,15 +169,12 @@ def _t2s():
 def _common_han_share(text: str, sample: int = 1500) -> float:
     """Share of the first ``sample`` Han characters that are common Chinese characters (GB 2312 level 1, the
     3,755 most used), after traditional → simplified; 0.0 when there are none."""
-    global _COMMON_HAN
-    if _COMMON_HAN is None:
-        level1 = bytes(b for hi in range(0xB0, 0xD8) for lo in range(0xA1, 0xFF) for b in (hi, lo))
-        _COMMON_HAN = frozenset(level1.decode("gb2312", errors="ignore"))
     han = "".join(_HAN.findall(text, 0, 400_000)[:sample])
     if not han:
         return 0.0
     simplified = _t2s().convert(han)
-    return sum(ch in _COMMON_HAN for ch in simplified) / len(simplified)
+    common = _common_han()
+    return sum(ch in common for ch in simplified) / len(simplified)
 
 
 def _single_byte(codec: str) -> bool:

@@ -212,11 +212,17 @@ _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _spellers: dict[int, Speller] = {}
 
 
-def suggest(store: Store, pq: ParsedQuery) -> str | None:
-    """A corrected query when some word of ``pq`` looks like a typo of an indexed word."""
+def _speller(store: Store) -> Speller:
+    """The store's speller, built again when the index generation changed."""
     speller = _spellers.get(id(store))
     if speller is None or speller.generation != store.current_generation():
         speller = _spellers[id(store)] = Speller(store)
+    return speller
+
+
+def suggest(store: Store, pq: ParsedQuery) -> str | None:
+    """A corrected query when some word of ``pq`` looks like a typo of an indexed word."""
+    speller = _speller(store)
     text, changed = pq.text, False
     for clause in pq.must:
         for unit in clause.alternatives:
@@ -248,7 +254,7 @@ def warm_up(store: Store) -> None:
     """Do once, before serving, what the first queries would otherwise pay for: the did-you-mean vocabulary
     (about a second at 10,000 pages) and jieba's dictionary. A server that forks builds these before it forks,
     so its processes share them."""
-    _spellers[id(store)] = Speller(store)
+    _speller(store)
     search(store, "工会", SearchOptions(per_page=1))
 
 
