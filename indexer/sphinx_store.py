@@ -2,11 +2,17 @@
 
 Analysis stays ours. Each section is one row of a real-time index: our analyser's words, space-joined in
 order (``w_*`` fields, so phrases work), the sub-words it stacks on a word's position (``s_*`` fields: Sphinx
-text cannot stack tokens), the character bigrams of heading + text (``bigrams``) and the stored record as
-string attributes. Field weights mirror Whoosh's FIELD_BOOSTS / BIGRAM_BOOST; ranking is BM25F plus a
-proximity term (``ranker=expr``). searchd only splits on spaces: its charset_table makes CJK, digits and
-a..z word characters, with no n-grams, morphology or stopwords; an analysed term holding anything else is
-replaced by an opaque hash token, at index and query time alike.
+text cannot stack tokens), the character bigrams of heading + text (``bigrams``; left empty unless
+``analysis.bigram_fallback`` is on) and the stored record as string attributes. Field weights mirror
+Whoosh's FIELD_BOOSTS / BIGRAM_BOOST; ranking is BM25F plus a proximity term (``ranker=expr``). searchd only
+splits on spaces: its charset_table makes CJK, digits and a..z word characters, with no n-grams, morphology or
+stopwords; an analysed term holding anything else is replaced by an opaque hash token, at index and query time
+alike.
+
+Phrases that start or end inside a jieba word ("会建成温暖") follow Whoosh's rules: with the bigram field, through
+it (only for quoted phrases and words the index does not know); without it, when the words alone match nothing,
+by reading the stored heading + text of the sections that have the phrase's whole words (LITERAL_SCAN of them
+per phrase at most).
 
 Layout: ``shards`` RT indexes per generation (``us_a_s0`` …), each held by one or more nodes (mirrors); a
 page goes to shard ``hash(source) % shards`` on every node holding it. Every node declares a distributed
@@ -31,7 +37,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -47,6 +53,7 @@ from indexer.query import ParsedQuery, Unit
 from indexer.store import (
     BIGRAM_BOOST,
     FIELD_BOOSTS,
+    LITERAL_SCAN,
     GenerationFiles,
     IndexIncompatible,
     IndexMissing,
@@ -73,6 +80,9 @@ BATCH_ROWS = 500
 MAX_MATCHES = 1000
 SCAN_ROWS = 5000
 FACETS = ("year", "site", "org_type")
+WORDS = "w_title,w_doc,w_head,w_text"
+EVERY = WORDS + ",s_title,s_doc,s_head,s_text"
+ANCHOR_FIELDS = "w_head,w_text,s_head,s_text"  # where a literal phrase's whole words must be (Whoosh: heading, text)
 _SAFE_WORD = re.compile(r"^[0-9a-z\u3400-\u9fff\uf900-\ufaff]+$")
 _CONNECTION_ERRORS = (2003, 2006, 2013, 2014, 2055)
 
@@ -147,7 +157,8 @@ class RowMaker:
             (texts[w], texts[s]), terms = self.analyse(getattr(r, attr) or "")
             if attr == "text" and df is not None:
                 df.update(terms)
-        texts["bigrams"] = " ".join(sphinx_word(t.text) for t in analysis.bigrams("\n".join((r.heading, r.text))))
+        texts["bigrams"] = (" ".join(sphinx_word(t.text) for t in analysis.bigrams("\n".join((r.heading, r.text))))
+                            if self.analyzer.bigram_fallback else "")
         texts["marker"] = MARKER
         keys = tuple(_key(k) for k in site_keys(r.site).split())
         strings = dict(sid=r.id, doc_id=r.doc_id, source=r.source, page_title=r.page_title, document=r.document,
@@ -491,26 +502,42 @@ class SphinxStore(GenerationFiles):
             return word
         return f"({word} | ({' '.join(sphinx_word(p) for p in parts)}))"
 
-    def _unit(self, unit: Unit, words_only: str, all_fields: str, with_bigrams: bool = True,
-              any_term: bool = False) -> str:
+    def _words(self, unit: Unit, words_only: str, all_fields: str, any_term: bool = False) -> str:
+        """The unit matched by its analysed words (a phrase: in order, in the words fields)."""
         if unit.phrase:
-            inner = f'(@({words_only}) "{" ".join(sphinx_word(t) for t in unit.terms)}")'
-        else:
-            parts = [self._term(t, all_fields, unit.exact) for t in unit.terms]
-            inner = f"(@({all_fields}) ({(' | ' if any_term else ' ').join(parts)}))"
-        if not with_bigrams:
+            return f'(@({words_only}) "{" ".join(sphinx_word(t) for t in unit.terms)}")'
+        parts = [self._term(t, all_fields, unit.exact) for t in unit.terms]
+        return f"(@({all_fields}) ({(' | ' if any_term else ' ').join(parts)}))"
+
+    def _unit(self, unit: Unit, words_only: str, all_fields: str, with_bigrams: bool = True,
+              any_term: bool = False, known: Callable[[str], bool] | None = None,
+              literal: list | None = None) -> str:
+        """One unit as MATCH text. Its fallback for text jieba cut differently (as Whoosh's _unit_query) is
+        only for a quoted phrase or a word the index does not know (``known``): the bigram phrase when the
+        index has a bigram field; else, when ``literal`` (a list) is given, the phrase's whole words (anchors),
+        with (unit, anchors) appended to ``literal`` so search() keeps only sections whose text has it."""
+        inner = self._words(unit, words_only, all_fields, any_term)
+        if not with_bigrams or (not unit.phrase and known is not None and all(known(t) for t in unit.terms)):
             return inner
+        if not self.analyzer.bigram_fallback:
+            if literal is None:
+                return inner
+            anchors = _anchors(unit, known)
+            if not anchors or len(_squash(unit.raw)) < 2:
+                return inner
+            literal.append((unit, anchors))
+            return f"({inner} | {_anchor_match(anchors)})"
         grams = [sphinx_word(t.text) for t in analysis.bigrams(unit.raw)]
         if len(grams) >= 2:
             return f'({inner} | (@bigrams "{" ".join(grams)}"))'
         return inner
 
-    def to_match(self, pq: ParsedQuery, any_match: bool = False) -> str | None:
-        """Our query tree → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token)."""
-        words = "w_title,w_doc,w_head,w_text"
-        every = words + ",s_title,s_doc,s_head,s_text"
-        clauses = ["(" + " | ".join(self._unit(u, words, every, any_term=any_match) for u in c.alternatives) + ")"
-                   for c in pq.must]
+    def to_match(self, pq: ParsedQuery, any_match: bool = False, known: Callable[[str], bool] | None = None,
+                 literal: list | None = None) -> str | None:
+        """Our query tree → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token).
+        ``known`` and ``literal`` as in _unit (Whoosh's to_whoosh takes the same two)."""
+        clauses = ["(" + " | ".join(self._unit(u, WORDS, EVERY, any_term=any_match, known=known, literal=literal)
+                                    for u in c.alternatives) + ")" for c in pq.must]
         if any_match and len(clauses) > 1:
             clauses = ["(" + " | ".join(clauses) + ")"]
         clauses += [self._unit(u, "w_title,w_doc", "w_title,w_doc,s_title,s_doc", with_bigrams=False)
@@ -519,8 +546,59 @@ class SphinxStore(GenerationFiles):
             return None
         if not clauses:
             clauses = [f"(@marker {MARKER})"]
-        excluded = [f"-{self._unit(u, words, every)}" for u in pq.exclude]
+        excluded = [f"-{self._unit(u, WORDS, EVERY)}" for u in pq.exclude]
         return " ".join(clauses + excluded)
+
+    def known_terms(self) -> Callable[[str], bool]:
+        """Whether the text field has a word (vocab.json of the live generation, read once per change)."""
+        gen = self.current_generation()
+        path = gen / "vocab.json" if gen else None
+        try:
+            stamp = (str(path), path.stat().st_mtime_ns) if path else None
+        except OSError:
+            stamp = None
+        cached = getattr(self, "_known_cache", None)
+        if cached is None or cached[0] != stamp:
+            cached = self._known_cache = (stamp, frozenset(self._vocab(gen)))
+        return cached[1].__contains__
+
+    def _literal_ids(self, pq: ParsedQuery, any_match: bool, literal: list) -> list[int]:
+        """The sections the literal fallback adds: for each (unit, anchors), up to LITERAL_SCAN sections with
+        the anchors whose heading + text holds the unit's text; of those, the ones where every must clause
+        (any one with ``any_match``) matches by words or by literal text. Title, exclusions and filters are
+        left to the ranked query."""
+        dist = self.spec.dist_index(self._live())
+        has_text: dict[int, set[int]] = {}
+
+        def scan(cur):
+            for unit, anchors in literal:
+                needle = _squash(unit.raw)
+                rows = _fetch(cur, f"SELECT id, heading, text FROM {dist} WHERE MATCH(%s) ORDER BY id ASC "
+                              f"LIMIT 0, {LITERAL_SCAN} OPTION max_matches={LITERAL_SCAN}, ranker=none",
+                              (_anchor_match(anchors),))
+                has_text[id(unit)] = {int(r["id"]) for r in rows
+                                      if needle in _squash(r["heading"] + "\n" + r["text"])}
+
+        self._read(scan)
+        candidates = sorted(set().union(*has_text.values()))
+        if not candidates:
+            return []
+        listed = ", ".join(map(str, candidates))
+        cap = len(candidates)
+
+        def by_words(cur, unit: Unit) -> set[int]:
+            match = self._words(unit, WORDS, EVERY, any_term=any_match)
+            rows = _fetch(cur, f"SELECT id FROM {dist} WHERE MATCH(%s) AND id IN ({listed}) LIMIT 0, {cap} "
+                          f"OPTION max_matches={cap}, ranker=none", (match,))
+            return {int(r["id"]) for r in rows}
+
+        def clauses(cur) -> list[set[int]]:
+            return [set().union(*(by_words(cur, u) | has_text.get(id(u), set()) for u in c.alternatives))
+                    for c in pq.must]
+
+        matched = self._read(clauses)
+        keep = set().union(*matched) if any_match else set(candidates).intersection(*matched)
+        return sorted(keep)
 
     def _ranker(self) -> str:
         weights = ", ".join(f"{f}={w}" for f, w in FIELD_WEIGHTS.items())
@@ -529,11 +607,27 @@ class SphinxStore(GenerationFiles):
 
     def search(self, pq: ParsedQuery, limit: int, *, any_match: bool = False, sort: str = "relevance",
                facets: bool = True, filters: dict[str, str] | None = None) -> SphinxRawResult:
-        match = self.to_match(pq, any_match)
+        fallback = self.analyzer.bigram_fallback
+        match = self.to_match(pq, any_match, known=self.known_terms() if fallback else None)
+        result = self._search(pq, match, limit, sort, facets, filters)
+        if result.total or fallback or not pq.must:
+            return result
+        # Nothing by the words alone and no bigram field: try the phrases (and unknown words) as literal text.
+        literal: list = []
+        second = self.to_match(pq, any_match, known=self.known_terms(), literal=literal)
+        if not literal:
+            return result
+        ids = self._literal_ids(pq, any_match, literal)
+        return self._search(pq, second, limit, sort, facets, filters, ids=ids) if ids else result
+
+    def _search(self, pq: ParsedQuery, match: str | None, limit: int, sort: str, facets: bool,
+                filters: dict[str, str] | None, ids: list[int] | None = None) -> SphinxRawResult:
         where, args = [], []
         if match is not None:
             where.append("MATCH(%s)")
             args.append(match)
+        if ids is not None:
+            where.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
         if pq.sites:
             where.append(f"site_keys IN ({', '.join(str(_key(s)) for s in pq.sites)})")
         if pq.year_from is not None:
@@ -767,6 +861,22 @@ def _highlight_terms(pq: ParsedQuery) -> set[str]:
                     if len(t) >= 4:
                         out.update(analysis.cover_subwords(t))
     return out
+
+
+def _squash(text: str) -> str:
+    """Normalised text without whitespace: what a literal phrase is compared on (as in indexer.store)."""
+    return "".join(analysis.normalise(text).split())
+
+
+def _anchors(unit: Unit, known: Callable[[str], bool] | None) -> list[str]:
+    """The whole words a literal phrase's sections must have: its known terms, and the known dictionary parts
+    of the others (two characters or more)."""
+    return [p for t in unit.terms for p in ([t] if known is None or known(t) else analysis.cover_subwords(t))
+            if len(p) >= 2 and (known is None or known(p))]
+
+
+def _anchor_match(anchors: list[str]) -> str:
+    return f"(@({ANCHOR_FIELDS}) ({' '.join(sphinx_word(a) for a in anchors)}))"
 
 
 def _agents_failed(warnings: list[str]) -> bool:

@@ -12,9 +12,12 @@ from contextlib import contextmanager
 import pytest
 
 from indexer import cluster
-from indexer.build import index_corpus, make_analyzer
+from indexer.build import build_index, index_corpus, make_analyzer
+from indexer.engine import open_store
+from indexer.query import parse_query
 from indexer.search import SearchOptions, result_to_json, search
 
+from conftest import make_config
 from test_query import ODD_QUERIES
 
 NO_SEARCHD = "searchd not installed (apt-get install -y sphinxsearch); CI installs it"
@@ -208,3 +211,83 @@ def test_match_text_is_escaped(sphinx_store):
         match = sphinx_store.to_match(parse_query(text, sphinx_store.analyzer))
         if match:  # only our own operators and word characters reach searchd
             assert set(match) <= set('()|-@" ,_') | {c for c in match if c.isalnum()}
+
+
+# ---- analysis.bigram_fallback: the same switch and the same phrase semantics on both backends ------------------
+
+@pytest.fixture(scope="session", params=[False, True], ids=["bigrams-off", "bigrams-on"])
+def bigram_pair(request, tmp_path_factory):
+    """(setting, Whoosh store, sphinx store) over scraped/, both built with bigram_fallback = setting (off is the
+    default; a one-node cluster of its own for on, so the session cluster's indexes are not shared)."""
+    on = request.param
+    if not on:
+        return on, request.getfixturevalue("store"), request.getfixturevalue("sphinx_store")
+    tmp = tmp_path_factory.mktemp("bigrams-on")
+    config = make_config(tmp, analysis={"bigram_fallback": True})
+    var = tmp / "cluster"
+    spec = start_cluster(var, nodes=1, shards=1)
+    request.addfinalizer(lambda: cluster.stop(var))
+    with whoosh_analyzer(None):  # building opens Stores, which set the Whoosh module's analyser
+        whoosh = open_store(config)
+        report = build_index(config, whoosh, progress=False, workers=1)
+        assert report.indexed == report.pages, report.summary()
+        sphinx = new_sphinx_store(config, spec, tmp / "state")
+        report = index_sphinx(config, sphinx, full=True)
+        assert report.indexed == report.pages, report.summary()
+    return on, whoosh, sphinx
+
+
+@contextmanager
+def whoosh_analyzer(store):
+    """Search ``store`` (a Whoosh Store) with its own analyser: indexer.store keeps one analyser per process
+    (the last Store opened), and the session's stores use the default bigram_fallback. None: only restore."""
+    import indexer.store
+
+    saved = indexer.store._ANALYZER
+    if store is not None:
+        indexer.store._ANALYZER = store.analyzer
+    try:
+        yield store
+    finally:
+        indexer.store._ANALYZER = saved
+
+
+def test_bigram_field_follows_the_setting(bigram_pair):
+    on, _, sphinx = bigram_pair
+    dist = sphinx.spec.dist_index(sphinx._live())
+    rows = sphinx._read(lambda cur: _count(cur, f"SELECT COUNT(*) FROM {dist} WHERE MATCH('@bigrams 职工')"))
+    assert (rows > 0) == on
+    match = sphinx.to_match(parse_query('"会建成温暖" 职工', sphinx.analyzer))
+    assert ("@bigrams" in match) == on
+
+
+# Phrases that start or end inside a jieba word, alone and with other words, OR, exclusions and filters; a word
+# the index does not know; phrases of whole words (no fallback needed; bigrams used to find more: 工会工作) and one
+# found nowhere.
+LITERAL_QUERIES = ['"会建成温暖"', '"建成温暖的职工"', '"会建成温暖" 职工', '"会建成温暖" -职工之家',
+                   '"会建成温暖" -煤炭', '"会建成温暖" OR "本年度职工小"', '"年度职工小"',
+                   '"会建成温暖" year:1990..2030', '会建成温暖', '"职工之家"', '"建成温暖的职工之家"',
+                   '"温暖的职工之家建设"', '"成温暖"', '"暖的"', '"工会工作"', '"职工代表"', '"会员代表"',
+                   '"工会组织"']
+
+
+@pytest.mark.parametrize("text", LITERAL_QUERIES)
+def test_literal_phrases_match_the_same(bigram_pair, text):
+    _, whoosh_store, sphinx = bigram_pair
+    with whoosh_analyzer(whoosh_store):
+        whoosh = search(whoosh_store, text, ALL)
+    ours = search(sphinx, text, ALL)
+    assert (ours.total, ours.partial) == (whoosh.total, whoosh.partial)
+    if whoosh.total <= ALL.per_page:
+        assert {h.record.id for h in ours.hits} == {h.record.id for h in whoosh.hits}
+    phrases = text.split('"')[1::2]
+
+    def literal(result):  # every hit has one of the quoted phrases as written
+        return all(any(p in h.record.heading + h.record.text for p in phrases) for h in result.hits)
+
+    assert literal(ours) == literal(whoosh)
+
+
+def _count(cur, sql: str) -> int:
+    cur.execute(sql)
+    return int(cur.fetchall()[0][0])
