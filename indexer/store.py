@@ -1,4 +1,5 @@
-"""The Whoosh backend: schema, writers and searchers. The only module that imports Whoosh.
+"""The Whoosh backend: schema, writers and searchers. The only module that imports Whoosh (with
+whoosh_arrays.py, its numpy query evaluator).
 
 Layout on disk (``index_dir``)::
 
@@ -33,7 +34,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import TermNotFound
 from whoosh.writing import SegmentWriter
 
-from indexer import analysis
+from indexer import analysis, whoosh_arrays
 from indexer.model import SectionRecord
 from indexer.query import ParsedQuery, Unit
 from indexer.sketch import Sketch, make_sketch
@@ -594,6 +595,10 @@ class Store(GenerationFiles):
             q = self.to_whoosh(pq, any_match, known=known)
             if q is wq.NullQuery:
                 return RawResult(0, [])
+            if sort == "relevance":
+                fast = self._search_arrays(s, q, filter_q, limit, facets)
+                if fast is not None and (fast.total or _ANALYZER.bigram_fallback):
+                    return fast
             # No groupedby here: with it, whoosh-reloaded returns (and scores) every match, not the top `limit`.
             results = s.search(q, **kwargs)
             if results.is_empty() and not _ANALYZER.bigram_fallback:
@@ -612,6 +617,24 @@ class Store(GenerationFiles):
                 return RawResult(len(results), hits, {})
             total, counts, estimated = self._facet_counts(s, q, filter_q)
             return RawResult(total, hits, counts, estimated=estimated)
+
+    @staticmethod
+    def _search_arrays(s, q: wq.Query, filter_q: wq.Query | None, limit: int, facets: bool) -> RawResult | None:
+        """The same search on whole posting lists (indexer/whoosh_arrays.py): the same hits and scores, an
+        exact total and exact facet counts. None when the query has a part only Whoosh evaluates (a phrase in
+        the required part, a year range, the any-word relaxation)."""
+        try:
+            matches, optional = whoosh_arrays.match(s, q, filter_q)
+        except whoosh_arrays.Unsupported:
+            return None
+        keys = s.reader().column_reader("hit_key")
+        hits = []
+        for docnum, score in whoosh_arrays.top(s, matches, max(1, limit), optional):
+            id_, doc_id, duplicate_of, sketch = unpack_hit_key(keys[docnum])
+            hits.append(RawHit(id_, doc_id, duplicate_of, score, sketch=sketch,
+                               load=functools.partial(_load_record, s, docnum)))
+        counts = whoosh_arrays.facet_counts(s, matches.docnums, FACET_FIELDS) if facets else {}
+        return RawResult(len(matches.docnums), hits, counts)
 
     @staticmethod
     def _facet_counts(s, q: wq.Query, filter_q: wq.Query | None) -> tuple[int, dict[str, dict[str, int]], bool]:
@@ -768,10 +791,15 @@ class _CachedLengths:
 class _PrivateTempStorage(FileStorage):
     """Whoosh names a writer's scratch folder after the index ("MAIN.tmp") and deletes it when the writer
     finishes; sinks writing the same folder in parallel would delete each other's scratch files. Each sink
-    gets its own."""
+    gets its own: one name per storage object, because Whoosh asks twice (writer and per-document writer)
+    and deletes the folder once."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._scratch = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
     def temp_storage(self, name=None):
-        return super().temp_storage(f"{name or 'scratch'}-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+        return super().temp_storage(f"{name or 'scratch'}-{self._scratch}.tmp")
 
 
 class _SinkWriter(SegmentWriter):

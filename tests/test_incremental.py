@@ -46,8 +46,9 @@ def run(config, store, **kw):
 
 def test_first_run_is_full_then_nothing_to_do(corpus):
     config, store = corpus
-    first = run(config, store)
+    first = index_corpus(config, store, workers=2, progress=False)
     assert first.mode == "full" and first.reason == "no index yet" and first.indexed == 4
+    assert not list(store.current_generation().glob("*.tmp")), "workers left their scratch folders in the index"
     assert sources(store) == {*PAGES, "sub_003.txt"}
     again = run(config, store)
     assert again.mode == "unchanged" and again.pages == 0 and again.unchanged == 4
@@ -78,6 +79,7 @@ def test_new_changed_deleted_renamed(corpus, monkeypatch):
     assert set(after) == {"dev01.html", "dev03.html", "dev05.html", "moved_003.txt"}
     assert after["dev05.html"] == before["dev05.html"] and after["moved_003.txt"] == before["sub_003.txt"]
     assert "dev05.html" in Manifest.from_json(store.read_file(MANIFEST_FILE)).entries
+    assert not list(gen.glob("*.tmp")), "writers left their scratch folders in the index"
     assert run(config, store).mode == "unchanged"
 
 

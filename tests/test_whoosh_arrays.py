@@ -1,0 +1,132 @@
+"""The Whoosh backend's numpy evaluator (indexer/whoosh_arrays.py) against Whoosh's own search, on an index of
+scraped/ with several segments and deleted sections: the same hits, scores, totals and facet counts."""
+
+from __future__ import annotations
+
+import math
+import shutil
+
+import numpy as np
+import pytest
+
+from indexer import store as store_module
+from indexer import whoosh_arrays
+from indexer.build import index_corpus
+from indexer.engine import open_store
+from indexer.query import parse_query
+from indexer.search import SearchOptions, search
+
+from conftest import SCRAPED, make_config
+
+# The query language's shapes: words, several words, OR, exclusion, title:, site:, a year range.
+SHAPES = ["工会", "职代会", "困难职工 慰问", "女职工 OR 女工", "劳动竞赛 -煤炭", "title:总结 职工",
+          "site:ruiwen.com 工会", "工会 year:2020..2024", "职工之家建设", "厂务公开 民主管理", "送温暖 活动 春节",
+          "不存在的词汇组合"]
+
+
+@pytest.fixture(scope="module")
+def segmented(tmp_path_factory):
+    """scraped/ indexed by two workers (two segments), then one page changed (its old sections deleted from a
+    segment, its new ones in another)."""
+    tmp = tmp_path_factory.mktemp("arrays")
+    src = tmp / "src"
+    shutil.copytree(SCRAPED, src)
+    config = make_config(tmp, src)
+    store = open_store(config)
+    index_corpus(config, store, workers=2, progress=False)
+    page = src / "dev03.html"
+    page.write_bytes(page.read_bytes().replace("工会".encode(), "协会".encode(), 3))
+    report = index_corpus(config, store, workers=1, progress=False)
+    assert report.mode == "incremental" and report.changed == 1
+    with store.searcher() as s:
+        leaves = s.reader().leaf_readers()
+        assert len(leaves) >= 3 and any(r.has_deletions() for r, _ in leaves)
+    return store
+
+
+def _vocabulary_queries(store, n: int = 60) -> list[str]:
+    words = sorted(w for w, df in store.vocabulary("text") if len(w) >= 2 and not w.isascii() and df >= 2)
+    step = max(1, len(words) // n)
+    picked = words[::step][:n]
+    return picked + [f"{a} {b}" for a, b in zip(picked[::3], picked[1::3], strict=False)]
+
+
+def _whoosh_only(monkeypatch):
+    monkeypatch.setattr(store_module.Store, "_search_arrays", staticmethod(lambda *a: None))
+
+
+def _same_ranking(a, b) -> bool:
+    """Same hits in the same order, scores equal to float precision (hits with equal scores may swap)."""
+    if len(a) != len(b):
+        return False
+    def close(x, y):
+        return math.isclose(x, y, rel_tol=1e-5)
+
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
+        if not close(x[1], y[1]):
+            return False
+        tied = (i and close(a[i - 1][1], x[1])) or (i + 1 < len(a) and close(a[i + 1][1], x[1]))
+        if x[0] != y[0] and not tied:
+            return False
+    return True
+
+
+def test_same_hits_scores_totals_and_facets_as_whoosh(segmented, monkeypatch):
+    queries = SHAPES + _vocabulary_queries(segmented)
+    arrays = {q: segmented.search(parse_query(q, segmented.analyzer), 150) for q in queries}
+    _whoosh_only(monkeypatch)
+    differ = []
+    for q in queries:
+        mine, theirs = arrays[q], segmented.search(parse_query(q, segmented.analyzer), 150)
+        assert not theirs.estimated  # the corpus is small enough for Whoosh to count exactly
+        if (mine.total, mine.facets) != (theirs.total, theirs.facets) or not _same_ranking(
+                [(h.id, h.score) for h in mine.hits], [(h.id, h.score) for h in theirs.hits]):
+            differ.append(q)
+    assert not differ, differ
+    assert sum(arrays[q].total for q in queries) > 1000  # the comparison covered real matches
+
+
+def test_any_word_relaxation_matches_the_same_sections(segmented, monkeypatch):
+    """With any word allowed, the matches and the total are Whoosh's; the scores differ on purpose (the
+    coordination bonus counts the query's terms, not the terms each segment happens to have)."""
+    queries = ["困难职工 慰问 煤炭", "职工之家 拔河", "女职工 劳动竞赛 职代会"]
+    mine = {q: segmented.search(parse_query(q, segmented.analyzer), 1000, any_match=True) for q in queries}
+    _whoosh_only(monkeypatch)
+    for q in queries:
+        theirs = segmented.search(parse_query(q, segmented.analyzer), 1000, any_match=True)
+        assert mine[q].total == theirs.total > 0
+        assert {h.id for h in mine[q].hits} == {h.id for h in theirs.hits}
+
+
+def test_coordination_ranks_sections_with_more_of_the_words_higher(segmented):
+    result = search(segmented, "困难职工 慰问 煤炭", SearchOptions(snippets=False, per_page=50, collapse=False))
+    assert result.partial and result.hits
+    text = [h.record.text + h.record.heading for h in result.hits]
+    covered = [sum(w in t for w in ("困难职工", "慰问", "煤炭")) for t in text]
+    assert covered[0] >= max(covered[len(covered) // 2:])
+
+
+def test_deleted_sections_are_not_found(segmented):
+    with segmented.searcher() as s:
+        deleted = {offset + d for r, offset in s.reader().leaf_readers() if r.has_deletions()
+                   for d in r.deleted_docs_set}
+        assert deleted
+        for q in ("工会", "职工", "协会 OR 工会"):
+            matches, _ = whoosh_arrays.match(s, segmented.to_whoosh(parse_query(q, segmented.analyzer)))
+            assert len(matches.docnums) and not deleted & set(matches.docnums.tolist())
+
+
+def test_phrases_fall_back_to_whoosh(segmented):
+    pq = parse_query('"工会 工作"', segmented.analyzer)
+    with segmented.searcher() as s, pytest.raises(whoosh_arrays.Unsupported):
+        whoosh_arrays.match(s, segmented.to_whoosh(pq))
+    assert segmented.search(pq, 10).total > 0
+
+
+def test_postings_cache_stays_within_its_budget():
+    cache = whoosh_arrays._LRU(1000)
+    for i in range(50):
+        cache.put(i, (np.zeros(10),), 100)
+    assert cache.used <= 1000 and cache.get(0) is None and cache.get(49) is not None
+    cache.put("huge", (np.zeros(10),), 5000)  # larger than the whole budget: not kept
+    assert cache.get("huge") is None
