@@ -5,8 +5,9 @@ from __future__ import annotations
 import html
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass
+
+import numpy as np
 
 from indexer.analysis import Analyzer, cover_subwords, normalise_with_map
 from indexer.model import Hit, SearchResult
@@ -36,44 +37,55 @@ class SearchOptions:
 def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
     """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count).
 
-    Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). Kept hits
-    are found through an inverted index of their 0-mod-4 grams, and a new hit is compared (with C set
+    Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). How many
+    0-mod-4 grams every two hits share comes from one matrix product; a hit is compared exactly (with C set
     operations) only with kept hits that share enough of those grams to reach either threshold."""
-    kept: list[list] = []  # [hit, similar, grams, sampled, number of 0-mod-4 grams]
-    by_id: dict[str, list] = {}
-    postings: dict[int, list[int]] = {}
-    for hit in hits:
-        target = by_id.get(hit.duplicate_of) if hit.duplicate_of else None
-        sk = hit.sketch()
-        grams, sampled, zeros = sk.grams, sk.sampled, sk.zeros
-        n0 = len(zeros)
-        if target is None and n0:
-            shared = Counter()
-            for g in zeros:
-                found = postings.get(g)
-                if found:
-                    shared.update(found)
+    sketches = [h.sketch() for h in hits]
+    zeros = [sk.zeros_array for sk in sketches]
+    n0 = np.array([len(z) for z in zeros], dtype=np.int64)
+    shared = _shared_counts(zeros)
+    kept: list[int] = []  # indices of the hits kept, in rank order
+    similar: dict[int, int] = {}
+    target_of: dict[str, int] = {}  # hit id → index of the kept hit it belongs to
+    for i, hit in enumerate(hits):
+        target = target_of.get(hit.duplicate_of) if hit.duplicate_of else None
+        if target is None and n0[i] and kept:
+            ks = np.array(kept)
             # Both thresholds need the shared 0-mod-4 grams to be a good part of the smaller side; a candidate
             # below a third of it (common phrases of the genre) cannot be a copy.
-            for k, count in sorted(shared.items()):
-                other = kept[k]
-                if 3 * count < min(n0, other[4]):
-                    continue
-                inter = len(grams & other[2])
-                a, b = (n0, other[4]) if sampled or other[3] else (len(grams), len(other[2]))
+            counts = shared[i, ks]
+            candidates = ks[(counts > 0) & (3 * counts >= np.minimum(n0[i], n0[ks]))]
+            for k in candidates.tolist():
+                mine, other = sketches[i], sketches[k]
+                inter = len(mine.grams & other.grams)
+                a, b = (n0[i], n0[k]) if mine.sampled or other.sampled else (len(mine.grams), len(other.grams))
                 # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
                 if inter / (a + b - inter or 1) >= NEAR_DUPLICATE or inter / (min(a, b) or 1) >= CONTAINED:
-                    target = other
+                    target = k
                     break
         if target is not None:
-            target[1] += 1
-            by_id[hit.id] = target
+            similar[target] += 1
+            target_of[hit.id] = target
             continue
-        for g in zeros:
-            postings.setdefault(g, []).append(len(kept))
-        kept.append([hit, 0, grams, sampled, n0])
-        by_id[hit.id] = kept[-1]
-    return [(k[0], k[1]) for k in kept]
+        kept.append(i)
+        similar[i] = 0
+        target_of[hit.id] = i
+    return [(hits[k], similar[k]) for k in kept]
+
+
+def _shared_counts(grams: list[np.ndarray]) -> np.ndarray:
+    """How many grams each two of the arrays share (each array's grams distinct), as a square matrix."""
+    n = len(grams)
+    if not n:
+        return np.zeros((0, 0), dtype=np.float32)
+    owners = np.repeat(np.arange(n), [len(g) for g in grams])
+    flat = np.concatenate(grams) if n else np.zeros(0, dtype=np.uint32)
+    _, column, counts = np.unique(flat, return_inverse=True, return_counts=True)
+    keep = counts[column] >= 2  # a gram only one hit has adds to no pair
+    columns, packed = np.unique(column[keep], return_inverse=True)
+    matrix = np.zeros((n, len(columns)), dtype=np.float32)
+    matrix[owners[keep], packed] = 1.0
+    return matrix @ matrix.T
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -11,7 +11,6 @@ code points, mixed, in numpy.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -47,25 +46,39 @@ def make_sketch(text: str) -> bytes:
     return (b"\x01" if sampled else b"\x00") + grams.astype("<u4").tobytes()
 
 
-@dataclass(frozen=True)
 class Sketch:
-    grams: frozenset[int]  # every gram (short sections) or the 0-mod-4 sample (long ones)
-    sampled: bool
-    zeros: frozenset[int]  # the 0-mod-4 grams: comparable between a sampled and an unsampled sketch
+    """A section's stored grams: every gram (short sections) or the 0-mod-4 sample (long ones). The arrays come
+    straight from the stored bytes; the sets (for exact overlaps) are made only when asked for."""
+
+    __slots__ = ("array", "sampled", "zeros_array", "_grams")
+
+    def __init__(self, array: np.ndarray, sampled: bool):
+        self.array, self.sampled = array, sampled
+        # The 0-mod-4 grams: comparable between a sampled and an unsampled sketch.
+        self.zeros_array = array if sampled else array[array % 4 == 0]
+        self._grams: frozenset[int] | None = None
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Sketch) and self.sampled == other.sampled and np.array_equal(self.array, other.array)
+
+    __hash__ = None
+
+    @property
+    def grams(self) -> frozenset[int]:
+        if self._grams is None:
+            self._grams = frozenset(self.array.tolist())
+        return self._grams
+
+    @property
+    def zeros(self) -> frozenset[int]:
+        return self.grams if self.sampled else frozenset(self.zeros_array.tolist())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Sketch:
         if not data:
-            return _EMPTY
-        arr = np.frombuffer(data, dtype="<u4", offset=1)
-        sampled = data[0] == 1
-        grams = frozenset(arr.tolist())
-        zeros = grams if sampled else frozenset(arr[arr % 4 == 0].tolist())
-        return cls(grams, sampled, zeros)
+            return cls(np.zeros(0, dtype=np.uint32), False)
+        return cls(np.frombuffer(data, dtype="<u4", offset=1), data[0] == 1)
 
     @classmethod
     def of(cls, text: str) -> Sketch:
         return cls.from_bytes(make_sketch(text))
-
-
-_EMPTY = Sketch(frozenset(), False, frozenset())

@@ -31,6 +31,7 @@ from whoosh import index as wi
 from whoosh import query as wq
 from whoosh import scoring, sorting
 from whoosh.filedb.filestore import FileStorage
+from whoosh.matching import DisjunctionMaxMatcher, NullMatcher
 from whoosh.reading import TermNotFound
 from whoosh.writing import SegmentWriter
 
@@ -53,6 +54,39 @@ COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more w
 
 
 LITERAL_SCAN = 4000  # candidates per segment a phrase without a bigram field may read to check its text
+
+
+class _BestOfMatcher(DisjunctionMaxMatcher):
+    """whoosh-reloaded's DisjunctionMaxMatcher, fixed: its score took the higher of both sides even when they
+    stood on different documents (a score from another section), and its replace() dropped the remaining
+    matches of one side once the other ran out."""
+
+    def score(self):
+        a, b = self.a, self.b
+        if not a.is_active():
+            return b.score()
+        if not b.is_active():
+            return a.score()
+        ida, idb = a.id(), b.id()
+        if ida != idb:
+            return a.score() if ida < idb else b.score()
+        return max(a.score(), b.score())
+
+    def replace(self, minquality=0):
+        a, b = self.a, self.b
+        if not a.is_active():
+            return b.replace(minquality) if b.is_active() else NullMatcher()
+        if not b.is_active():
+            return a.replace(minquality)
+        return self  # a quality floor cannot drop one side: the other's score may be the only one
+
+
+class BestOf(wq.DisjunctionMax):
+    """Alternatives for one query word: a section matching several scores by the best of them, not their sum."""
+
+    def _matcher(self, subs, searcher, context):
+        r = searcher.reader()
+        return self._tree_matcher(subs, _BestOfMatcher, searcher, context, lambda q: q.estimate_size(r))
 
 
 class LiteralQuery(wq.Query):
@@ -81,7 +115,7 @@ class LiteralQuery(wq.Query):
         return 0
 
     def matcher(self, searcher, context=None):
-        from whoosh.matching import ListMatcher, NullMatcher
+        from whoosh.matching import ListMatcher
 
         ids = []
         if self.literal:
@@ -517,13 +551,14 @@ class Store(GenerationFiles):
         if exact or len(term) < 4:
             return q
         # A long query word also matches its dictionary parts (拔河比赛 → 拔河 + 比赛), scored lower:
-        # jieba may have cut the document's text differently.
+        # jieba may have cut the document's text differently. The whole word and its parts are alternatives: a
+        # section scores by the better of the two, not both (it would count 职工之家 twice, and 职工 anywhere).
         parts = analysis.cover_subwords(term)
         if not parts:
             return q
         part_q = wq.And([wq.Or([wq.Term(f, p, boost=b * SUBWORD_BOOST) for f, b in fields_boosts.items()])
                          for p in parts])
-        return wq.Or([q, part_q])
+        return BestOf([q, part_q])
 
     def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True,
                     any_term: bool = False, known=None, literal: bool = False) -> wq.Query:

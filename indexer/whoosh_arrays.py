@@ -228,6 +228,12 @@ class _Leaf:
             if q.scale:
                 scores = self._coordinated(q, scores, counts)
             return ids, scores, counts
+        if isinstance(q, wq.DisjunctionMax) and not q.tiebreak:
+            parts = [self.evaluate(s) for s in q.subqueries]
+            if len(parts) == 1:
+                return parts[0]
+            ids, scores, counts = _union(parts, best=True)
+            return ids, scores * q.boost if q.boost != 1.0 else scores, counts
         if type(q) is wq.And:
             parts = [self.evaluate(s) for s in q.subqueries]
             if not parts:
@@ -282,14 +288,21 @@ def _terms(q: wq.Query):
             yield from _terms(sub)
 
 
-def _union(parts):
+def _union(parts, best: bool = False):
+    """Documents matching any part; their score is the parts' sum, or with ``best`` their highest (Whoosh's
+    DisjunctionMax, as store.BestOf fixes it: alternatives, not evidence to add up)."""
     parts = [p for p in parts if len(p[0])]
     if not parts:
         return _EMPTY
     if len(parts) == 1:
         return parts[0]
     ids, inverse = np.unique(np.concatenate([p[0] for p in parts]), return_inverse=True)
-    scores = np.bincount(inverse, weights=np.concatenate([p[1] for p in parts]), minlength=len(ids))
+    values = np.concatenate([p[1] for p in parts])
+    if best:
+        scores = np.full(len(ids), -np.inf)
+        np.maximum.at(scores, inverse, values)
+    else:
+        scores = np.bincount(inverse, weights=values, minlength=len(ids))
     counts = np.bincount(inverse, weights=np.concatenate([p[2] for p in parts]), minlength=len(ids))
     return ids, scores, counts.astype(np.int32)
 
@@ -366,7 +379,7 @@ def _check(q: wq.Query) -> None:
         _check(q.a)
         _check(q.b)
         return
-    if type(q) in (wq.Or, wq.DefaultOr, wq.And):
+    if type(q) in (wq.Or, wq.DefaultOr, wq.And) or (isinstance(q, wq.DisjunctionMax) and not q.tiebreak):
         for s in q.subqueries:
             _check(s)
         return
