@@ -1,6 +1,7 @@
 """Query latency through the running server: ``unionsearch serve`` on a built index, N queries drawn from the
 index's own vocabulary, C concurrent clients; p50/p95 with snippets (the API's normal answer) and without,
-plus the server's peak RSS.
+plus the server's CPU time per query and its memory. The clients use the standard library's http.client (they
+share the cores with the server; each round has its own queries, so none is answered from the other's caches).
 
     python bench/query_speed.py --config var/bench/work-10000/config.yaml [--queries 200] [--clients 4]
         [--processes 2] [--in-process]
@@ -13,6 +14,7 @@ PSS of the server (with several processes, of each and summed).
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import httpx
@@ -101,6 +104,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tree_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its descendants, from /proc."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, ValueError, IndexError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_memory_mb(pid: int) -> dict:
     """RSS figures of the server: the process, and with several processes their sum and their PSS (shared
     pages counted once, split between the processes that share them)."""
@@ -158,18 +176,32 @@ def main(argv: list[str] | None = None) -> int:
         has_switch = "snippets" in json.dumps(spec)
 
         def http_query(extra: dict):
+            # The standard library's client, one keep-alive connection per client thread: the clients share the
+            # server's cores, and a heavier client (httpx costs several ms of CPU per request) would be measured
+            # as server latency.
             def one(q, state):
-                client = state.setdefault("client", httpx.Client(base_url=base, timeout=30, trust_env=False))
-                r = client.get("/api/search", params={"q": q, "per_page": 10, **extra})
-                r.raise_for_status()
-                r.json()
+                conn = state.get("conn") or state.setdefault("conn", http.client.HTTPConnection("127.0.0.1", port,
+                                                                                                  timeout=30))
+                conn.request("GET", "/api/search?" + urllib.parse.urlencode({"q": q, "per_page": 10, **extra}))
+                r = conn.getresponse()
+                body = r.read()
+                if r.status != 200:
+                    raise RuntimeError(f"HTTP {r.status}")
+                json.loads(body)
             return one
 
-        # warm-up: every server thread opens its searcher and fills its caches before anything is timed
-        run_clients(queries[: 10 * args.clients], args.clients, http_query({}))
-        out["http_with_snippets"] = run_clients(queries, args.clients, http_query({}))
-        if has_switch:
-            out["http_without_snippets"] = run_clients(queries, args.clients, http_query({"snippets": 0}))
+        # Warm-up with other queries (drawn with another seed): every server thread opens its searcher, and the
+        # per-segment columns are read, but the timed queries find nothing of theirs in the caches.
+        warm = draw_queries(args.config, 10 * args.clients, seed=2)
+        run_clients(warm, args.clients, http_query({}))
+        for key, extra in (("http_with_snippets", {}), ("http_without_snippets", {"snippets": 0})):
+            if key == "http_without_snippets" and not has_switch:
+                continue
+            cpu = _tree_cpu_seconds(server.pid)
+            # Each round its own queries (another seed for the second): none finds the other's postings cached.
+            round_queries = queries if key == "http_with_snippets" else draw_queries(args.config, len(queries), 3)
+            out[key] = run_clients(round_queries, args.clients, http_query(extra))
+            out[key]["server_cpu_ms_per_query"] = (_tree_cpu_seconds(server.pid) - cpu) / len(queries) * 1000
         out["server_memory_mb"] = proc_memory_mb(server.pid)
     finally:
         server.terminate()
@@ -196,7 +228,7 @@ def in_process_runs(args, queries: list[str], out: dict) -> None:
             search(store, q, SearchOptions(per_page=10, snippets=snippets))
         return one
 
-    run_clients(queries[: 10 * args.clients], args.clients, in_process(True))
+    run_clients(draw_queries(args.config, 10 * args.clients, seed=2), args.clients, in_process(True))
     out["in_process_without_snippets"] = run_clients(queries, args.clients, in_process(False))
     out["in_process_with_snippets"] = run_clients(queries, args.clients, in_process(True))
 
@@ -204,8 +236,9 @@ def in_process_runs(args, queries: list[str], out: dict) -> None:
 def report(out: dict) -> None:
     for key in [k for k in out if isinstance(out[k], dict) and "p50_ms" in out[k]]:
         r = out[key]
+        cpu = f", server CPU {r['server_cpu_ms_per_query']:.0f} ms/query" if "server_cpu_ms_per_query" in r else ""
         print(f"{key}: p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, {r['throughput_qps']:.0f} q/s, "
-              f"{r['errors']} errors", file=sys.stderr)
+              f"{r['errors']} errors{cpu}", file=sys.stderr)
     mem = {k: round(v) for k, v in out.get("server_memory_mb", {}).items() if not isinstance(v, list)}
     print(f"server memory (MB): {mem}", file=sys.stderr)
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,6 +22,7 @@ FILTERS = ("year", "site", "org_type")
 NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two sections count as copies
 CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
 COLLAPSE_WINDOW, MAX_WINDOW = 150, 3000
+RESULT_CACHE = 128  # answers kept per process (a page of results with its records: about 50 KB each)
 SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
 
 
@@ -276,10 +280,54 @@ def _relaxable(pq: ParsedQuery) -> bool:
     return len(pq.must) > 1 or any(len(u.terms) > 1 and not u.phrase for u in units)
 
 
+class _ResultCache:
+    """The last answers of this process, keyed by the index's version and the whole request: popular queries
+    (an intranet's 职代会, 工会经费) are answered without searching again, until the index changes."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key) -> SearchResult | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def put(self, key, result: SearchResult) -> None:
+        with self._lock:
+            self._items[key] = result
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+_RESULTS = _ResultCache(RESULT_CACHE)
+
+
 def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
            max_query_chars: int = 500) -> SearchResult:
-    """Run one query. Never raises for odd query text: it is parsed leniently."""
+    """Run one query. Never raises for odd query text: it is parsed leniently. Answers are cached per process
+    while the index stays the same (backends that cannot tell their version are not cached)."""
     started = time.perf_counter()
+    version = store.version()
+    key = (version, text, options, max_query_chars) if version is not None else None
+    found = _RESULTS.get(key) if key is not None else None
+    if found is not None:
+        return dataclasses.replace(found, took_ms=(time.perf_counter() - started) * 1000)
+    result = _search(store, text, options, max_query_chars, started)
+    if key is not None:
+        _RESULTS.put(key, result)
+    return result
+
+
+def _search(store: Store, text: str, options: SearchOptions, max_query_chars: int, started: float) -> SearchResult:
     page = max(1, options.page)
     per_page = max(1, options.per_page)
     pq = parse_query(text, store.analyzer, max_query_chars)

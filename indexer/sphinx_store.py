@@ -605,6 +605,10 @@ class SphinxStore(GenerationFiles):
         return (f"ranker=expr('bm25f({K1}, {B}) * 1000 + {PROXIMITY} * sum((lcs - 1) * user_weight)'), "
                 f"field_weights=({weights})")
 
+    def version(self) -> None:
+        """None: searchd's indexes change under us (and a node may come back), so answers are not cached."""
+        return None
+
     def search(self, pq: ParsedQuery, limit: int, *, any_match: bool = False, sort: str = "relevance",
                facets: bool = True, filters: dict[str, str] | None = None) -> SphinxRawResult:
         fallback = self.analyzer.bigram_fallback

@@ -546,6 +546,12 @@ class Store(GenerationFiles):
             local.searcher, local.gen = s, gen
         yield s
 
+    def version(self) -> tuple[str, str, int]:
+        """What identifies the index's content now (folder, generation, Whoosh commit): equal versions give
+        equal answers, so search() may reuse one."""
+        with self.searcher() as s:
+            return str(self.dir), self._local.gen.name, s.reader().generation()
+
     def _term_query(self, term: str, fields_boosts: dict[str, float], exact: bool = False) -> wq.Query:
         q = wq.Or([wq.Term(f, term, boost=b) for f, b in fields_boosts.items()])
         if exact or len(term) < 4:

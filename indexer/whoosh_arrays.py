@@ -85,19 +85,26 @@ def _segment_key(leaf) -> str:
 
 def _read_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     """Every posting of a term in one segment, deleted documents included: (docnums, frequencies)."""
+    return _postings(leaf, fieldname, btext)[:2]
+
+
+def _postings(leaf, fieldname: str, btext: bytes):
+    """(docnums, frequencies, block file offsets, index of each block's first posting); the last two are None
+    for a term stored inline (very few postings)."""
     key = (_segment_key(leaf), fieldname, btext)
     found = _POSTINGS.get(key)
     if found is not None:
         return found[0]
+    starts = firsts = None
     if (fieldname, btext) not in leaf:
         ids, weights = _EMPTY_IDS.astype(np.int32), _EMPTY_SCORES.astype(np.float32)
     else:
-        m = leaf.postings(fieldname, btext)
-        if isinstance(m, FilterMatcher):
-            m = m.child
+        m = _raw_matcher(leaf, fieldname, btext)
         if isinstance(m, W3LeafMatcher):
-            id_blocks, weight_blocks = [], []
+            id_blocks, weight_blocks, starts = [], [], []
+            position = m._baseoffset
             while True:
+                starts.append(position)
                 m._read_data()  # one posting block: delta-coded ids, then weights (None = all 1, a float = all it)
                 data, count = m._data, m._blocklength
                 id_blocks.append(np.cumsum(np.asarray(data[0], dtype=np.int64)))
@@ -106,8 +113,11 @@ def _read_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.n
                                      if w is None or isinstance(w, float) else np.asarray(w, dtype=np.float32))
                 if m._lastblock:
                     break
+                position = m._nextoffset
                 m._next_block()
             ids, weights = np.concatenate(id_blocks).astype(np.int32), np.concatenate(weight_blocks)
+            starts = np.array(starts, dtype=np.int64)
+            firsts = np.cumsum([0] + [len(b) for b in id_blocks[:-1]]).astype(np.int64)
         else:  # a term with very few postings is stored inline: a list matcher
             pairs = []
             while m.is_active():
@@ -115,8 +125,56 @@ def _read_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.n
                 m.next()
             ids = np.array([p[0] for p in pairs], dtype=np.int32)
             weights = np.array([p[1] for p in pairs], dtype=np.float32)
-    _POSTINGS.put(key, (ids, weights), ids.nbytes + weights.nbytes + 200)
-    return ids, weights
+    value = (ids, weights, starts, firsts)
+    _POSTINGS.put(key, value, ids.nbytes + weights.nbytes + (0 if starts is None else 16 * len(starts)) + 200)
+    return value
+
+
+def _raw_matcher(leaf, fieldname: str, btext: bytes):
+    m = leaf.postings(fieldname, btext)
+    return m.child if isinstance(m, FilterMatcher) else m
+
+
+def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int, list[int]]:
+    """The positions of a term in each of ``docs`` (ascending docnums of one segment) that contain it. Only
+    the posting blocks holding those documents are read."""
+    ids, _, starts, firsts = _postings(leaf, fieldname, btext)
+    if not len(ids) or not len(docs):
+        return {}
+    at = np.searchsorted(ids, docs)
+    at[at >= len(ids)] = 0
+    present = ids[at] == docs
+    docs, at = docs[present], at[present]
+    m = _raw_matcher(leaf, fieldname, btext)
+    decode = m.format.decoder("positions")
+    out: dict[int, list[int]] = {}
+    if starts is None:
+        wanted = set(docs.tolist())
+        while m.is_active():
+            if m.id() in wanted:
+                out[m.id()] = decode(m.value())
+            m.next()
+        return out
+    blocks = np.searchsorted(firsts, at, side="right") - 1
+    for block in np.unique(blocks).tolist():
+        m._goto(int(starts[block]))
+        m._read_values()
+        values = m._values
+        for doc, i in zip(docs[blocks == block].tolist(), (at[blocks == block] - firsts[block]).tolist(),
+                          strict=True):
+            out[doc] = decode(values[i])
+    return out
+
+
+def _near_in_order(positions: list[list[int]], slop: int) -> bool:
+    """Whoosh's SpanNear2(ordered, mindist=1) on single-word spans: the words occur in order, each 1 to
+    ``slop`` positions after the previous one."""
+    ends = set(positions[0])
+    for nxt in positions[1:]:
+        ends = {p for p in nxt if any(1 <= p - e <= slop for e in ends)}
+        if not ends:
+            return False
+    return True
 
 
 def _lengths(leaf, fieldname: str) -> np.ndarray:
@@ -399,7 +457,10 @@ def top(searcher, matches: Matches, limit: int, optional: wq.Query | None = None
         docnums, scores = docnums[cand], scores[cand].copy()
         order = np.argsort(docnums)
         docnums, scores = docnums[order], scores[order]
-        scores += _matcher_scores(searcher, optional, docnums)
+        if isinstance(optional, wq.Phrase) and not optional.char_ranges and len(optional.words) > 1:
+            scores += _phrase_scores(searcher, optional, docnums)
+        else:
+            scores += _matcher_scores(searcher, optional, docnums)
     best = _best(docnums, scores, min(limit, len(docnums)))
     return [(int(docnums[i]), float(scores[i])) for i in best]
 
@@ -414,6 +475,38 @@ def _best(docnums: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
         pool = np.arange(len(scores))
     order = np.lexsort((docnums[pool], -scores[pool]))
     return pool[order[:k]]
+
+
+def _phrase_scores(searcher, q: wq.Phrase, docnums: np.ndarray) -> np.ndarray:
+    """What Whoosh's matcher scores a Phrase (with slop) at each of the ascending global docnums: the sum of its
+    words' scores in the field, times the phrase's boost, where the words stand near each other in order;
+    0 elsewhere. Positions are read only for these documents."""
+    out = np.zeros(len(docnums), dtype=np.float64)
+    field = dict(searcher.schema.items()).get(q.fieldname)
+    if field is None:
+        return out
+    btexts = [field.to_bytes(w) for w in q.words]
+    for sub, offset in searcher.leaf_searchers():
+        end = offset + sub.reader().doc_count_all()
+        lo, hi = np.searchsorted(docnums, [offset, end])
+        if lo == hi:
+            continue
+        local = docnums[lo:hi] - offset
+        leaf = _Leaf(searcher, sub)
+        total = np.zeros(len(local), dtype=np.float64)
+        has_all = np.ones(len(local), dtype=bool)
+        for word in q.words:
+            ids, scores, _ = leaf.evaluate(wq.Term(q.fieldname, word))
+            total += _at(local, ids, scores)
+            has_all &= np.isin(local, ids)
+        if not has_all.any():
+            continue
+        docs = local[has_all]
+        where = [_positions(leaf.reader, q.fieldname, b, docs) for b in btexts]
+        near = np.array([_near_in_order([w[d] for w in where], q.slop) for d in docs.tolist()])
+        hit = np.nonzero(has_all)[0][near]
+        out[lo + hit] = total[hit] * q.boost
+    return out
 
 
 def _matcher_scores(searcher, q: wq.Query, docnums: np.ndarray) -> np.ndarray:

@@ -24,6 +24,17 @@ SHARED = ROOT.parent / "shared"
 SEEDS = sorted(SCRAPED.glob("0*.txt"))
 
 
+@pytest.fixture(autouse=True)
+def fresh_result_cache():
+    """Each test searches for itself: answers cached by an earlier test (search() keeps the last answers per
+    index version) would hide what a test changes, such as a monkeypatched limit. test_result_cache.py tests
+    the cache itself."""
+    from indexer.search import _RESULTS
+
+    _RESULTS.clear()
+    yield
+
+
 def seed(prefix: str) -> Path:
     """The seed page whose name starts with ``prefix`` (e.g. "000")."""
     return next(p for p in SEEDS if p.name.startswith(prefix))

@@ -7,7 +7,7 @@ import pytest
 
 from indexer import store as store_module
 from indexer.query import parse_query
-from indexer.search import SearchOptions, collapse, search
+from indexer.search import _RESULTS, SearchOptions, collapse, search
 from indexer.sketch import Sketch, gram_hashes, make_sketch
 from indexer.store import RawHit
 
@@ -64,6 +64,7 @@ def test_broad_queries_estimate_their_total(store, monkeypatch, cap):
     exact = search(store, q, SearchOptions(collapse=False, snippets=False))
     assert exact.total > 3 * cap and not exact.total_estimated
     monkeypatch.setattr(store_module, "COUNT_EXACT", cap)
+    _RESULTS.clear()  # the same request again, under another limit
     estimated = search(store, q, SearchOptions(collapse=False, snippets=False))
     assert estimated.total_estimated
     assert 0.5 * exact.total <= estimated.total <= 2 * exact.total

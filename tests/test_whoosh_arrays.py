@@ -130,3 +130,30 @@ def test_postings_cache_stays_within_its_budget():
     assert cache.used <= 1000 and cache.get(0) is None and cache.get(49) is not None
     cache.put("huge", (np.zeros(10),), 5000)  # larger than the whole budget: not kept
     assert cache.get("huge") is None
+
+
+def test_proximity_scores_equal_whooshs_phrase_matcher(segmented):
+    """The proximity boost (a Phrase with slop) scored from positions read for the candidates only, against
+    Whoosh's own span matcher, on every section holding both words of frequent pairs."""
+    words = [w for w, df in segmented.vocabulary("text") if len(w) >= 2 and df >= 20][:24]
+    pairs = [(a, b) for a, b in zip(words[::2], words[1::2], strict=False)] + [("工会", "工作"), ("职工", "工会")]
+    compared = near = 0
+    with segmented.searcher() as s:
+        for a, b in pairs:
+            for slop in (1, store_module.PROXIMITY_SLOP):
+                q = store_module.wq.Phrase("text", [a, b], slop=slop, boost=0.25)
+                both = whoosh_arrays.match(s, store_module.wq.And([store_module.wq.Term("text", a),
+                                                                   store_module.wq.Term("text", b)]))[0].docnums
+                mine = whoosh_arrays._phrase_scores(s, q, both)
+                theirs = whoosh_arrays._matcher_scores(s, q, both)
+                assert np.allclose(mine, theirs, rtol=1e-6), (a, b, slop)
+                compared += len(both)
+                near += int((theirs > 0).sum())
+    assert compared > 500 and 0 < near < compared
+
+
+def test_words_near_each_other_in_order():
+    near = whoosh_arrays._near_in_order
+    assert near([[3], [4]], 1) and near([[3], [11]], 8) and not near([[3], [12]], 8)
+    assert not near([[5], [3]], 8) and not near([[3], [3]], 8)  # in order, and not the same position
+    assert near([[1, 40], [2, 44], [50]], 8) and not near([[1], [2], [20]], 8)
