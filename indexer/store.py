@@ -40,7 +40,7 @@ from indexer.model import SectionRecord
 from indexer.query import ParsedQuery, Unit
 from indexer.sketch import Sketch, make_sketch
 
-FORMAT_VERSION = "3"
+FORMAT_VERSION = "4"
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25

@@ -16,7 +16,7 @@ def test_sketch_is_stable_and_round_trips():
     text = "区总工会以“职工之家”建设为抓手，扎实开展困难职工帮扶工作。" * 3
     assert make_sketch(text) == make_sketch(text)
     sk = Sketch.from_bytes(make_sketch(text))
-    assert sk.grams == frozenset(gram_hashes(text).tolist()) and not sk.sampled
+    assert sk.grams == frozenset((gram_hashes(text) & 0xFFFF).tolist()) and not sk.sampled
     assert sk.zeros == frozenset(g for g in sk.grams if g % 4 == 0)
     # Punctuation and spacing do not change the sketch; other words do.
     assert make_sketch(text.replace("，", " ")) == make_sketch(text)

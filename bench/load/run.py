@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -278,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
         if built.returncode:
             raise SystemExit(built.stderr)
         stamp.write_text(str(small))
-    else:  # reuse it; a previous run's reindex may have swapped in the bigger corpus: go back with a full build
+    else:  # reuse it: bring it up to date (another format or settings → rebuilt by `index` itself); a previous
+        # run's reindex may have swapped in the bigger corpus: go back with a full build
+        unionsearch("index", "--source", small, "--index", index, "--workers", args.workers, "--quiet")
         live = unionsearch("stats", "--json", "--index", index)
         if live.returncode or json.loads(live.stdout).get("pages") != base_pages:
             unionsearch("index", "--full", "--source", small, "--index", index, "--workers", args.workers, "--quiet")
@@ -291,7 +294,8 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(wait_healthy(base, server))
         run, total_old, total_new = asyncio.run(load(args, base, big, index))
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        with contextlib.suppress(ProcessLookupError):  # it may have exited on its own (the error is shown)
+            os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
         server.stderr.close()
     text, ok = report(args, run, total_old, total_new)
