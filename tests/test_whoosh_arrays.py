@@ -157,3 +157,24 @@ def test_words_near_each_other_in_order():
     assert near([[3], [4]], 1) and near([[3], [11]], 8) and not near([[3], [12]], 8)
     assert not near([[5], [3]], 8) and not near([[3], [3]], 8)  # in order, and not the same position
     assert near([[1, 40], [2, 44], [50]], 8) and not near([[1], [2], [20]], 8)
+
+
+def test_proximity_of_words_found_in_one_section(segmented):
+    """Posting lists of one posting (the words of a single section) and their neighbours: positions read from
+    the one block give Whoosh's result."""
+    checked = 0
+    with segmented.searcher() as s:
+        for word in [w for w, df in segmented.vocabulary("text") if df == 1 and len(w) >= 2][:40]:
+            docs = whoosh_arrays.match(s, store_module.wq.Term("text", word))[0].docnums
+            if not len(docs):
+                continue
+            terms = segmented.analyzer.terms(s.stored_fields(int(docs[0]))["text"])
+            if word not in terms:
+                continue
+            i = terms.index(word)
+            for other in terms[i + 1: i + 3]:
+                q = store_module.wq.Phrase("text", [word, other], slop=store_module.PROXIMITY_SLOP, boost=0.25)
+                theirs = whoosh_arrays._matcher_scores(s, q, docs)
+                assert np.allclose(whoosh_arrays._phrase_scores(s, q, docs), theirs)
+                checked += int((theirs > 0).sum())
+    assert checked >= 10
