@@ -477,6 +477,15 @@ def _best(docnums: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
     return pool[order[:k]]
 
 
+def _segments(searcher, docnums: np.ndarray):
+    """Each segment holding some of the (ascending, global) docnums: (leaf searcher, its first docnum, and the
+    slice docnums[lo:hi] that falls in it)."""
+    for sub, offset in searcher.leaf_searchers():
+        lo, hi = np.searchsorted(docnums, [offset, offset + sub.reader().doc_count_all()])
+        if lo < hi:
+            yield sub, offset, int(lo), int(hi)
+
+
 def _phrase_scores(searcher, q: wq.Phrase, docnums: np.ndarray) -> np.ndarray:
     """What Whoosh's matcher scores a Phrase (with slop) at each of the ascending global docnums: the sum of its
     words' scores in the field, times the phrase's boost, where the words stand near each other in order;
@@ -486,11 +495,7 @@ def _phrase_scores(searcher, q: wq.Phrase, docnums: np.ndarray) -> np.ndarray:
     if field is None:
         return out
     btexts = [field.to_bytes(w) for w in q.words]
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.reader().doc_count_all()
-        lo, hi = np.searchsorted(docnums, [offset, end])
-        if lo == hi:
-            continue
+    for sub, offset, lo, hi in _segments(searcher, docnums):
         local = docnums[lo:hi] - offset
         leaf = _Leaf(searcher, sub)
         total = np.zeros(len(local), dtype=np.float64)
@@ -513,11 +518,7 @@ def _matcher_scores(searcher, q: wq.Query, docnums: np.ndarray) -> np.ndarray:
     """Whoosh's own score of q at each of the (ascending, global) docnums; 0 where q does not match."""
     out = np.zeros(len(docnums), dtype=np.float64)
     context = searcher.context(needs_current=True, weighting=searcher.weighting)
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.reader().doc_count_all()
-        lo, hi = np.searchsorted(docnums, [offset, end])
-        if lo == hi:
-            continue
+    for sub, offset, lo, hi in _segments(searcher, docnums):
         m = q.matcher(sub, context)
         for i in range(lo, hi):
             if not m.is_active():
@@ -535,11 +536,7 @@ def _matcher_scores(searcher, q: wq.Query, docnums: np.ndarray) -> np.ndarray:
 def facet_counts(searcher, docnums: np.ndarray, fields: dict[str, str]) -> dict[str, dict[str, int]]:
     """Counts per value of each facet column over the matches (empty values left out), most frequent first."""
     tallies: dict[str, dict[str, int]] = {name: {} for name in fields}
-    for sub, offset in searcher.leaf_searchers():
-        end = offset + sub.reader().doc_count_all()
-        lo, hi = np.searchsorted(docnums, [offset, end])
-        if lo == hi:
-            continue
+    for sub, offset, lo, hi in _segments(searcher, docnums):
         local = docnums[lo:hi] - offset
         for name, fieldname in fields.items():
             labels, codes = column_codes(sub.reader(), fieldname)
@@ -549,12 +546,3 @@ def facet_counts(searcher, docnums: np.ndarray, fields: dict[str, str]) -> dict[
                 if count and label:
                     tally[label] = tally.get(label, 0) + count
     return {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}
-
-
-def warm(searcher, text_fields, facet_fields) -> None:
-    """Read the per-segment columns once (field lengths, facet codes), before the first query needs them."""
-    for sub, _ in searcher.leaf_searchers():
-        for f in text_fields:
-            _lengths(sub.reader(), f)
-        for f in facet_fields:
-            column_codes(sub.reader(), f)
