@@ -166,15 +166,20 @@ def _t2s():
     return OpenCC("t2s")
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _t2s_char(ch: str) -> str:
+    return _t2s().convert(ch)
+
+
 def _common_han_share(text: str, sample: int = 1500) -> float:
     """Share of the first ``sample`` Han characters that are common Chinese characters (GB 2312 level 1, the
-    3,755 most used), after traditional → simplified; 0.0 when there are none."""
-    han = "".join(_HAN.findall(text, 0, 400_000)[:sample])
+    3,755 most used), after traditional → simplified; 0.0 when there are none. Converted character by character
+    (cached): OpenCC's phrase matching on the whole sample cost ~13 ms per GBK page, for the same count."""
+    han = _HAN.findall(text, 0, 400_000)[:sample]
     if not han:
         return 0.0
-    simplified = _t2s().convert(han)
     common = _common_han()
-    return sum(ch in common for ch in simplified) / len(simplified)
+    return sum(_t2s_char(ch)[:1] in common for ch in han) / len(han)
 
 
 def _single_byte(codec: str) -> bool:
