@@ -183,14 +183,16 @@ def one_changed_page(corpus: Path, config_file: str) -> dict:
 
 def cleaned_text_bytes(config_file: str) -> tuple[int, int]:
     """(bytes of stored section text, index size) of the live index."""
+    from indexer import store as store_module
     from indexer.config import load_config
     from indexer.engine import open_store
 
     store = open_store(load_config(config_file))
     total = 0
     with store.searcher() as s:
-        for fields in s.all_stored_fields():
-            total += len(fields.get("text", "").encode("utf-8"))
+        for docnum in range(s.doc_count_all()):
+            if not s.reader().is_deleted(docnum):
+                total += len(store_module._load_record(s, docnum).text.encode("utf-8"))
     return total, store.stats()["size_bytes"]
 
 

@@ -1,5 +1,5 @@
 """The Whoosh backend: schema, writers and searchers. The only module that imports Whoosh (with
-whoosh_arrays.py, its numpy query evaluator).
+whoosh_arrays.py, its numpy query evaluator, and whoosh_codec.py, its compact postings).
 
 Layout on disk (``index_dir``)::
 
@@ -13,6 +13,7 @@ half-built index. Each thread keeps one searcher and refreshes it when the index
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
@@ -39,8 +40,9 @@ from indexer import analysis, whoosh_arrays
 from indexer.model import SectionRecord
 from indexer.query import ParsedQuery, Unit
 from indexer.sketch import Sketch, make_sketch
+from indexer.whoosh_codec import CompactCodec, VarintPositions, positions_of
 
-FORMAT_VERSION = "4"
+FORMAT_VERSION = "5"
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
@@ -122,8 +124,8 @@ class LiteralQuery(wq.Query):
             for n, docnum in enumerate(_leaf_matches(self.anchor, searcher)):
                 if n >= LITERAL_SCAN:
                     break
-                stored = searcher.stored_fields(docnum)
-                if self.literal in _squash(stored.get("heading", "") + "\n" + stored.get("text", "")):
+                record = _load_record(searcher, docnum)
+                if self.literal in _squash(record.heading + "\n" + record.text):
                     ids.append(docnum)
         if not ids:
             return NullMatcher()
@@ -176,6 +178,10 @@ class _TokenStream(wa.Tokenizer):
     def _tokens(self, value: str, mode: str):
         raise NotImplementedError
 
+    def positions_of(self, value: str) -> dict[str, list[int]]:
+        """term → positions of an indexed value (VarintPositions.word_values, bypassing Whoosh's tokens)."""
+        return positions_of(self._tokens(value, "index"))
+
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
         t = wa.Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
@@ -225,28 +231,32 @@ class BigramTokenizer(_TokenStream):
         return analysis.bigrams(value)
 
 
+def _text(analyzer, stored: bool = False) -> wf.TEXT:
+    field = wf.TEXT(analyzer=analyzer, stored=stored)
+    field.format = VarintPositions(field_boost=field.format.field_boost)
+    return field
+
+
 def make_schema() -> wf.Schema:
     words = WordTokenizer()
     return wf.Schema(
-        id=wf.ID(stored=True, unique=True),
-        doc_id=wf.ID(stored=True),
-        source=wf.ID(stored=True),
-        doc_index=wf.STORED(),
-        section_index=wf.NUMERIC(stored=True, sortable=True),
-        page_title=wf.TEXT(analyzer=words, stored=True),
-        document=wf.TEXT(analyzer=words, stored=True),
-        heading=wf.TEXT(analyzer=words, stored=True),
-        heading_path=wf.STORED(),
-        text=wf.TEXT(analyzer=words, stored=True),
-        bigrams=wf.TEXT(analyzer=BigramTokenizer()),
-        url=wf.STORED(),
-        date=wf.ID(stored=True, sortable=True),
-        year=wf.NUMERIC(stored=True, sortable=True),
+        # The whole SectionRecord, as one stored tuple (RECORD_FIELDS order): one pickle per section without
+        # a dict's field names, compressed together.
+        record=wf.STORED(),
+        doc_id=wf.ID(),
+        source=wf.ID(),
+        section_index=wf.NUMERIC(sortable=True),
+        page_title=_text(words),
+        document=_text(words),
+        heading=_text(words),
+        text=_text(words),
+        bigrams=_text(BigramTokenizer()),
+        date=wf.ID(sortable=True),
+        year=wf.NUMERIC(sortable=True),
         year_key=wf.ID(sortable=True),  # the year as text, for facet counts ("" when unknown)
-        site=wf.ID(stored=True, sortable=True),
+        site=wf.ID(sortable=True),
         site_keys=wf.KEYWORD(),
-        org_type=wf.ID(stored=True, sortable=True),
-        duplicate_of=wf.STORED(),
+        org_type=wf.ID(sortable=True),
         # What collapse and grouping need of every fetched hit, in one column read (not the stored record)
         hit_key=wf.COLUMN(wf.columns.VarBytesColumn()),
     )
@@ -313,16 +323,14 @@ class RawResult:
     estimated: bool = False  # total (and facets) estimated from the first COUNT_EXACT matches
 
 
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SectionRecord))
+
+
 def _record(stored: dict) -> SectionRecord:
-    return SectionRecord(
-        id=stored["id"], source=stored["source"], doc_index=stored["doc_index"],
-        section_index=stored["section_index"], page_title=stored.get("page_title", ""),
-        document=stored.get("document", ""), heading=stored.get("heading", ""),
-        heading_path=stored.get("heading_path", ""), text=stored.get("text", ""),
-        url=stored.get("url"), date=stored.get("date") or None, year=stored.get("year"),
-        site=stored.get("site") or None, org_type=stored.get("org_type") or None,
-        duplicate_of=stored.get("duplicate_of"), doc_id=stored.get("doc_id", ""),
-    )
+    values = stored["record"]
+    if len(values) != len(RECORD_FIELDS):
+        raise IndexIncompatible("the index stores sections in another layout; run `unionsearch index --full`")
+    return SectionRecord(*values)
 
 
 def _load_record(searcher, docnum: int) -> SectionRecord:
@@ -331,13 +339,12 @@ def _load_record(searcher, docnum: int) -> SectionRecord:
 
 def _fields(record: SectionRecord) -> dict:
     return dict(
-        id=record.id, doc_id=record.doc_id, source=record.source, doc_index=record.doc_index,
-        section_index=record.section_index, page_title=record.page_title, document=record.document,
-        heading=record.heading, heading_path=record.heading_path, text=record.text,
+        record=tuple(getattr(record, name) for name in RECORD_FIELDS), doc_id=record.doc_id,
+        source=record.source, section_index=record.section_index, page_title=record.page_title,
+        document=record.document, heading=record.heading, text=record.text,
         bigrams="\n".join((record.heading, record.text)) if _ANALYZER.bigram_fallback else "",
-        url=record.url, date=record.date or "",
-        year=record.year, year_key=str(record.year or ""), site=record.site or "", site_keys=site_keys(record.site),
-        org_type=record.org_type or "", duplicate_of=record.duplicate_of, hit_key=pack_hit_key(record),
+        date=record.date or "", year=record.year, year_key=str(record.year or ""), site=record.site or "",
+        site_keys=site_keys(record.site), org_type=record.org_type or "", hit_key=pack_hit_key(record),
     )
 
 
@@ -457,7 +464,7 @@ class Store(GenerationFiles):
         """Make the segments written by sinks into ``gen`` its index, write ``files`` into it, and flip
         CURRENT to it. Until the flip, searches keep using the old generation."""
         ix = wi.open_dir(str(gen))
-        writer = _MultiSegmentWriter(ix, compound=False)
+        writer = _MultiSegmentWriter(ix, compound=False, codec=CompactCodec())
         try:
             writer.commit_with([p for p in parts if p is not None], merge=False)
         except BaseException:
@@ -477,7 +484,7 @@ class Store(GenerationFiles):
         ``add`` and the sink segments ``parts`` (written into live_generation()), then write ``files``.
         Readers see the old or the new index, never a mix. Returns the number of sections deleted."""
         ix = self._open()
-        writer = _MultiSegmentWriter(ix, limitmb=128, compound=False)
+        writer = _MultiSegmentWriter(ix, limitmb=128, compound=False, codec=CompactCodec())
         try:
             deleted = sum(writer.delete_by_term("source", source) for source in delete_sources)
             for record in add:
@@ -723,16 +730,16 @@ class Store(GenerationFiles):
             return [_record(h.fields()) for h in found]
 
     def section(self, section_id: str) -> SectionRecord | None:
-        with self.searcher() as s:
-            stored = s.document(id=section_id)
-            return _record(stored) if stored else None
+        doc_id = section_id.rpartition(".")[0]
+        return next((r for r in self.document(doc_id) if r.id == section_id), None) if doc_id else None
 
     def sources(self) -> dict[str, int]:
         """Every indexed page and how many sections it has."""
         out: dict[str, int] = {}
         with self.searcher() as s:
             for stored in s.all_stored_fields():
-                out[stored["source"]] = out.get(stored["source"], 0) + 1
+                source = _record(stored).source
+                out[source] = out.get(source, 0) + 1
         return out
 
     def vocabulary(self, fieldname: str = "text") -> Iterator[tuple[str, int]]:
@@ -757,7 +764,7 @@ class Store(GenerationFiles):
             if "indexed_pages" in meta:
                 pages, documents = meta["indexed_pages"], meta["documents"]
             else:
-                docs = {f["doc_id"] for f in s.all_stored_fields()}
+                docs = {_record(f).doc_id for f in s.all_stored_fields()}
                 pages, documents = len({d.rsplit("-", 1)[0] for d in docs}), len(docs)
             terms = sum(1 for _ in reader.lexicon("text"))
             segments = len(reader.leaf_readers()) if hasattr(reader, "leaf_readers") else 1
@@ -785,7 +792,7 @@ class SegmentSink:
         ix = _PrivateTempStorage(str(gen)).open_index()
         # Not a compound file: whoosh-reloaded copies a compound segment's postings into memory for every
         # searcher it opens (~140 MB per thread at 10,000 pages); separate files are read in place.
-        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb, compound=False)
+        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb, compound=False, codec=CompactCodec())
         self.count = 0
 
     def add(self, records: Iterable[SectionRecord]) -> None:

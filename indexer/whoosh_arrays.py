@@ -146,7 +146,8 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
     present = ids[at] == docs
     docs, at = docs[present], at[present]
     m = _raw_matcher(leaf, fieldname, btext)
-    decode = m.format.decoder("positions")
+    decode = getattr(m, "format", None) or m._format  # a term stored inline: a ListMatcher
+    decode = decode.decoder("positions")
     out: dict[int, list[int]] = {}
     if starts is None:
         wanted = set(docs.tolist())

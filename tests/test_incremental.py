@@ -142,7 +142,7 @@ config = make_config(Path({tmp!r}), Path({src!r}))
 store = open_store(config)
 with store.lock():
     writer = store._open().writer()  # Whoosh's own write lock too
-    writer.add_document(id="half", source="half")
+    writer.add_document(doc_id="half", source="half")
     os.kill(os.getpid(), signal.SIGKILL)
 """
 

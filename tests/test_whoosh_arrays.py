@@ -168,7 +168,7 @@ def test_proximity_of_words_found_in_one_section(segmented):
             docs = whoosh_arrays.match(s, store_module.wq.Term("text", word))[0].docnums
             if not len(docs):
                 continue
-            terms = segmented.analyzer.terms(s.stored_fields(int(docs[0]))["text"])
+            terms = segmented.analyzer.terms(store_module._load_record(s, int(docs[0])).text)
             if word not in terms:
                 continue
             i = terms.index(word)

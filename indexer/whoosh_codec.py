@@ -1,0 +1,155 @@
+"""Whoosh's W3 codec with compact positions: part of the Whoosh backend (with store.py and whoosh_arrays.py).
+
+Whoosh's ``Positions`` format encodes each posting as a 4-byte count plus a pickled list of position deltas,
+and a posting block pickles the tuple of those strings: about 11 bytes per posting after zlib, two thirds of
+the whole index. Here a posting's value is varints (the count, then the deltas), and a block stores its
+values as one string plus one byte of length each; term frequencies, stored as weights, are pickled as small
+integers rather than 9-byte floats. The block layout is otherwise Whoosh's, so its matchers, the span
+queries and whoosh_arrays read it unchanged.
+
+The codec and the format are pickled into the index (schema and segment list) by their import path, so
+both names must stay here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from whoosh import formats
+from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
+
+INLINE_LIMIT = 4
+
+
+def encode_varints(numbers) -> bytes:
+    out = bytearray()
+    for n in numbers:
+        while n >= 0x80:
+            out.append((n & 0x7F) | 0x80)
+            n >>= 7
+        out.append(n)
+    return bytes(out)
+
+
+def decode_varints(data: bytes) -> list[int]:
+    out, n, shift = [], 0, 0
+    for byte in data:
+        n |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            out.append(n)
+            n, shift = 0, 0
+        else:
+            shift += 7
+    return out
+
+
+class VarintPositions(formats.Positions):
+    """Whoosh's Positions format (frequency, weight, positions), encoded as varints: count, then deltas."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        positions_of = getattr(analyzer, "positions_of", None)
+        if positions_of is None or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        # Our tokenizers hand over term → positions directly (no Token object per word).
+        fb = self.field_boost
+        for word, poslist in positions_of(value).items():
+            yield word, len(poslist), len(poslist) * fb, self.encode(poslist)
+
+    def encode(self, poslist):
+        if len(poslist) == 1 and poslist[0] < 0x80:
+            return bytes((1, poslist[0]))
+        deltas, base = [len(poslist)], 0
+        for pos in poslist:
+            deltas.append(pos - base)
+            base = pos
+        return encode_varints(deltas)
+
+    def decode_positions(self, valuestring):
+        numbers = decode_varints(valuestring)
+        out, pos = [], 0
+        for delta in numbers[1:]:
+            pos += delta
+            out.append(pos)
+        return out
+
+    def decode_frequency(self, valuestring):
+        if valuestring[0] < 0x80:
+            return valuestring[0]
+        return decode_varints(valuestring)[0]
+
+    def decode_weight(self, valuestring):
+        return self.decode_frequency(valuestring) * self.field_boost
+
+
+def positions_of(tokens) -> dict[str, list[int]]:
+    """term → its positions, from tokens with ``text`` and ``pos`` (for VarintPositions.word_values)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for tok in tokens:
+        out[tok.text].append(tok.pos)
+    return out
+
+
+class CompactCodec(W3Codec):
+    """W3Codec whose posting blocks store VarintPositions values in one string, and whose terms with fewer than
+    ``inlinelimit`` postings keep them in the term index."""
+
+    def __init__(self, blocklimit=128, compression=3, inlinelimit=INLINE_LIMIT):
+        super().__init__(blocklimit, compression, inlinelimit)
+
+    def postings_writer(self, dbfile, byteids=False):
+        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                               compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        if terminfo.is_inlined():
+            return super().postings_reader(dbfile, terminfo, format_, term=term, scorer=scorer)
+        offset, length = terminfo.extent()
+        return _LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
+
+
+class _PostingsWriter(W3PostingsWriter):
+    def finish_postings(self):
+        # A term with few postings goes into the term index with them, not into a block of its own (a block costs
+        # ~70 bytes of framing; most words of a corpus occur in a few sections). Whoosh's own inlining is dead code
+        # in whoosh-reloaded (it calls a set_inline() that does not exist), so it is done here.
+        if not self.written() and 0 < len(self) < self._inlinelimit:
+            terminfo, self._terminfo = self._terminfo, None
+            terminfo.add_block(self)
+            terminfo.set_inlined(self._ids, self._weights, self._values)
+            return terminfo
+        return super().finish_postings()
+
+    def _mini_values(self):
+        values = self._values
+        if isinstance(self._format, VarintPositions) and len(values) == len(self._ids):
+            lengths = [len(v) for v in values]
+            if max(lengths) < 256:
+                # A list (Whoosh writes a tuple) marks the packed layout for _LeafMatcher.
+                return [b"".join(values), bytes(lengths)]
+        return super()._mini_values()
+
+    def _mini_weights(self):
+        weights = self._weights
+        if weights and weights[0] == 1.0 and all(w == 1.0 for w in weights):
+            return None
+        if all(w == weights[0] for w in weights):
+            return weights[0]
+        if all(w.is_integer() and 0 <= w < 2**31 for w in weights):
+            return tuple(int(w) for w in weights)  # 2-3 pickled bytes each instead of 9
+        return tuple(weights)
+
+
+class _LeafMatcher(W3LeafMatcher):
+    def _read_values(self):
+        if self._data is None:
+            self._read_data()
+        packed = self._data[2]
+        if not isinstance(packed, list):
+            return super()._read_values()
+        blob, lengths = packed
+        values, at = [], 0
+        for n in lengths:
+            values.append(blob[at:at + n])
+            at += n
+        self._values = values
