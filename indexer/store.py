@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import json
 import os
 import shutil
@@ -42,7 +43,10 @@ from indexer.query import ParsedQuery, Unit
 from indexer.sketch import Sketch, make_sketch
 from indexer.whoosh_codec import CompactCodec, VarintPositions, positions_of
 
-FORMAT_VERSION = "5"
+# The stored record is a tuple in SectionRecord's field order: the layout is part of the format, so an index
+# written with other fields is refused (and rebuilt by `unionsearch index`) rather than read into wrong fields.
+RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SectionRecord))
+FORMAT_VERSION = "5-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest()[:8]
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 BIGRAM_BOOST = 0.25
@@ -321,9 +325,6 @@ class RawResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     incomplete: bool = False  # some shard did not answer (distributed backends only)
     estimated: bool = False  # total (and facets) estimated from the first COUNT_EXACT matches
-
-
-RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SectionRecord))
 
 
 def _record(stored: dict) -> SectionRecord:

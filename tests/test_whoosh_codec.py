@@ -90,6 +90,35 @@ def test_long_postings_fall_back_to_whoosh_layout(tmp_path):
     assert _check_positions(store) > 100
 
 
+def test_incremental_runs_merge_segments(tmp_path):
+    """Small incremental runs make small segments, which Whoosh merges (reading every term back, inlined
+    ones included, and writing it again): the merged index has the postings a fresh build gives."""
+    from indexer.build import index_corpus
+
+    source = tmp_path / "pages"
+    source.mkdir()
+    for page in sorted(SCRAPED.glob("0*.txt"))[:2]:
+        shutil.copy(page, source)
+    config = make_config(tmp_path, source)
+    store = open_store(config)
+    build_index(config, store, progress=False, workers=1)
+    segments = []
+    for i in range(8):
+        notice = f"第{i}次职工代表大会通知\n\n各基层工会：定于{i + 1}月召开第{i}次职工代表大会，请做好准备。\n"
+        (source / f"note{i}.txt").write_text(notice, encoding="utf-8")
+        report = index_corpus(config, store, progress=False, workers=1)
+        assert report.mode == "incremental" and report.indexed == 1, report.summary()
+        with store.searcher() as s:
+            segments.append(len(s.reader().leaf_readers()))
+    assert any(b < a for a, b in zip(segments, segments[1:], strict=False)), segments  # a merge happened
+    assert _check_positions(store) > 1000
+    fresh_config = make_config(tmp_path / "fresh", source)
+    fresh = open_store(fresh_config)
+    build_index(fresh_config, fresh, progress=False, workers=1)
+    assert dict(store.vocabulary("text")) == dict(fresh.vocabulary("text"))
+    assert store.sources() == fresh.sources()
+
+
 def _postings_bytes(store) -> int:
     gen = store.current_generation()
     return sum(p.stat().st_size for p in gen.iterdir() if p.suffix in (".pst", ".trm"))
