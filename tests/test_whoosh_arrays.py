@@ -178,3 +178,27 @@ def test_proximity_of_words_found_in_one_section(segmented):
                 assert np.allclose(whoosh_arrays._phrase_scores(s, q, docs), theirs)
                 checked += int((theirs > 0).sum())
     assert checked >= 10
+
+
+def test_columns_read_whole_equal_whooshs_per_document_readers(segmented):
+    """Field lengths, facet labels and numbers, read in one go per segment, are what Whoosh's column readers
+    give document by document (including sections without a year, and segments with deletions)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+    from whoosh.util.numeric import byte_to_length
+
+    with segmented.searcher() as s:
+        for leaf, _ in s.reader().leaf_readers():
+            n = leaf.doc_count_all()
+            for field in ("text", "heading", "document", "page_title"):
+                column = leaf._perdoc._cached_reader(f"_{field}_len", LENGTHS_COLUMN)
+                expected = [byte_to_length(b) or 1.0 for b in column] if column is not None else [1.0] * n
+                assert whoosh_arrays._lengths(leaf, field).tolist() == expected
+            for field in ("year_key", "site", "org_type", "date"):
+                labels, codes = whoosh_arrays.column_codes(leaf, field)
+                expected = [v.decode("utf-8") if isinstance(v, bytes) else str(v or "")
+                            for v in leaf.column_reader(field)]
+                assert [labels[c] for c in codes] == expected
+            for field in ("year", "section_index"):
+                assert whoosh_arrays.column_numbers(leaf, field).tolist() == list(leaf.column_reader(field))
+        years = [whoosh_arrays.column_numbers(leaf, "year") for leaf, _ in s.reader().leaf_readers()]
+        assert any((y == whoosh_arrays._NO_NUMBER).any() for y in years)  # some section has no year
