@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import os
@@ -31,6 +32,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,12 +126,27 @@ async def client(n: int, http: httpx.AsyncClient, run: Run, started: float, stop
         run.samples.append(sample)
 
 
-async def wait_healthy(base: str, server: subprocess.Popen, timeout: float = 120) -> None:
+def drain(stream, tail: collections.deque) -> threading.Thread:
+    """Read a child's output as it comes, keeping its last lines for error messages. Undrained, the pipe fills
+    and blocks the child at its next write: waitress logs a "Task queue depth" warning per burst of queued
+    requests, and a server blocked on that write stops answering."""
+
+    def read() -> None:
+        for line in stream:
+            tail.append(line)
+
+    thread = threading.Thread(target=read, daemon=True)
+    thread.start()
+    return thread
+
+
+async def wait_healthy(base: str, server: subprocess.Popen, tail: collections.deque, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     async with httpx.AsyncClient(base_url=base, timeout=5) as http:
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                raise SystemExit(f"server exited: {server.stderr.read() if server.stderr else ''}")
+                await asyncio.sleep(0.2)  # let the drain thread read the last lines
+                raise SystemExit(f"server exited: {''.join(tail)}")
             try:
                 if (await http.get("/healthz")).status_code == 200:
                     return
@@ -290,13 +307,16 @@ def main(argv: list[str] | None = None) -> int:
     server = subprocess.Popen([str(BIN), "serve", "--index", str(index), "--port", str(port), "--threads",
                                str(args.threads), "--processes", str(args.processes)], cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    server_log: collections.deque = collections.deque(maxlen=50)
+    drainer = drain(server.stderr, server_log)
     try:
-        asyncio.run(wait_healthy(base, server))
+        asyncio.run(wait_healthy(base, server, server_log))
         run, total_old, total_new = asyncio.run(load(args, base, big, index))
     finally:
         with contextlib.suppress(ProcessLookupError):  # it may have exited on its own (the error is shown)
             os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)
+        drainer.join(5)
         server.stderr.close()
     text, ok = report(args, run, total_old, total_new)
     print(text)
