@@ -202,3 +202,11 @@ def test_columns_read_whole_equal_whooshs_per_document_readers(segmented):
                 assert whoosh_arrays.column_numbers(leaf, field).tolist() == list(leaf.column_reader(field))
         years = [whoosh_arrays.column_numbers(leaf, "year") for leaf, _ in s.reader().leaf_readers()]
         assert any((y == whoosh_arrays._NO_NUMBER).any() for y in years)  # some section has no year
+
+
+def test_vocabulary_summed_by_segment_equals_whooshs_merged_reader(segmented):
+    vocabulary = list(segmented.vocabulary("text"))
+    assert [t for t, _ in vocabulary] == sorted(t for t, _ in vocabulary)
+    with segmented.searcher() as s:
+        merged = {t.decode("utf-8"): info.doc_frequency() for t, info in s.reader().iter_field("text")}
+    assert dict(vocabulary) == merged and len(merged) > 1000
