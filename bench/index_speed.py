@@ -28,27 +28,14 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
+from procfs import tree_rss_mb  # noqa: E402
+
 
 def _config(corpus: Path, work: Path):
     from indexer.config import load_config
 
     return load_config(ROOT / "config.yaml", {"source_dir": str(corpus), "index_dir": str(work / "index"),
                                               "cache_dir": str(work / "cache")})
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants (Linux /proc), in MB."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            status = Path(f"/proc/{p}/status").read_text()
-            total += int(next(ln.split()[1] for ln in status.splitlines() if ln.startswith("VmRSS:")))
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, StopIteration, ValueError):
-            continue
-    return total / 1024
 
 
 def _cli(*args: str) -> tuple[float, subprocess.CompletedProcess, float]:
@@ -60,7 +47,7 @@ def _cli(*args: str) -> tuple[float, subprocess.CompletedProcess, float]:
                             stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env)
     peak = 0.0
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
+        peak = max(peak, tree_rss_mb(proc.pid))
         time.sleep(0.2)
     stdout, stderr = proc.communicate()
     elapsed = time.perf_counter() - started
@@ -190,9 +177,8 @@ def cleaned_text_bytes(config_file: str) -> tuple[int, int]:
     store = open_store(load_config(config_file))
     total = 0
     with store.searcher() as s:
-        for docnum in range(s.doc_count_all()):
-            if not s.reader().is_deleted(docnum):
-                total += len(store_module._load_record(s, docnum).text.encode("utf-8"))
+        for docnum in s.reader().all_doc_ids():
+            total += len(store_module._load_record(s, docnum).text.encode("utf-8"))
     return total, store.stats()["size_bytes"]
 
 

@@ -32,6 +32,9 @@ import httpx
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(BENCH))
+
+from procfs import tree_cpu_seconds  # noqa: E402
 
 
 def draw_queries(config_file: str, n: int, seed: int = 1) -> list[str]:
@@ -102,21 +105,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def _tree_cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its descendants, from /proc."""
-    total, todo = 0, [pid]
-    while todo:
-        p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
-        except (OSError, ValueError, IndexError):
-            continue
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def proc_memory_mb(pid: int) -> dict:
@@ -197,11 +185,11 @@ def main(argv: list[str] | None = None) -> int:
         for key, extra in (("http_with_snippets", {}), ("http_without_snippets", {"snippets": 0})):
             if key == "http_without_snippets" and not has_switch:
                 continue
-            cpu = _tree_cpu_seconds(server.pid)
+            cpu = tree_cpu_seconds(server.pid)
             # Each round its own queries (another seed for the second): none finds the other's postings cached.
             round_queries = queries if key == "http_with_snippets" else draw_queries(args.config, len(queries), 3)
             out[key] = run_clients(round_queries, args.clients, http_query(extra))
-            out[key]["server_cpu_ms_per_query"] = (_tree_cpu_seconds(server.pid) - cpu) / len(queries) * 1000
+            out[key]["server_cpu_ms_per_query"] = (tree_cpu_seconds(server.pid) - cpu) / len(queries) * 1000
         out["server_memory_mb"] = proc_memory_mb(server.pid)
     finally:
         server.terminate()

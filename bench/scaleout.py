@@ -40,7 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(BENCH))
 
-from index_speed import _tree_rss_mb  # noqa: E402
+from procfs import tree_rss_mb  # noqa: E402
 from query_speed import draw_queries, free_port, run_clients  # noqa: E402
 
 SETUPS = {"whoosh": None, "sphinx1": 1, "sphinx3": 3}  # setup name -> searchd nodes (None: Whoosh)
@@ -181,7 +181,7 @@ def build(corpus: Path, work: Path, setup: str, workers: int) -> dict:
     peak, peak_searchd, loads = 0.0, 0.0, []
     next_load = time.monotonic()
     while proc.poll() is None:
-        peak = max(peak, _tree_rss_mb(proc.pid))
+        peak = max(peak, tree_rss_mb(proc.pid))
         peak_searchd = max(peak_searchd, sum(proc_rss_mb(p) for p in pids))
         if time.monotonic() >= next_load:
             loads.append(load()[0])

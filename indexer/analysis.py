@@ -110,6 +110,11 @@ def normalise(text: str) -> str:
     return text.translate(_NORM_TABLE)
 
 
+def squash(text: str) -> str:
+    """Normalised text without whitespace: what a literal phrase is compared on."""
+    return "".join(normalise(text).split())
+
+
 def _alternation(words: list[str]) -> str:
     """A regex matching any of ``words``, as a trie (一目瞭然|反(?:覆|反覆覆)…): every branch starts with a
     literal, so ``re`` scans for the first characters in C and tries few branches where one occurs."""

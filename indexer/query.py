@@ -7,9 +7,10 @@ Syntax: plain words (all must match), ``"exact phrase"``, ``-exclude``, ``A OR B
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from indexer.analysis import Analyzer, normalise
+from indexer.analysis import Analyzer, cover_subwords, normalise, squash
 
 _PIECE = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 _YEAR = re.compile(r"^(\d{4})(?:\s*(?:\.\.|-|~)\s*(\d{4}))?$")
@@ -125,3 +126,13 @@ def _capped_terms(value: str, analyzer: Analyzer, keep_repeats: bool, budget: in
             break
         terms.append(tok.text)
     return value[:end].strip(), tuple(terms)
+
+
+def literal_anchors(unit: Unit, known: Callable[[str], bool] | None = None) -> list[str]:
+    """The whole words the sections holding ``unit``'s text literally must have (the literal fallback of both
+    backends, for a phrase jieba cut differently): its known terms, and the known dictionary parts of the
+    others, two characters or more. [] when there is nothing to anchor on or the text is under two characters."""
+    if len(squash(unit.raw)) < 2:
+        return []
+    return [p for t in unit.terms for p in ([t] if known is None or known(t) else cover_subwords(t))
+            if len(p) >= 2 and (known is None or known(p))]

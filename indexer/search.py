@@ -5,14 +5,13 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 
 from indexer.analysis import Analyzer, cover_subwords, normalise_with_map
+from indexer.cache import LRU
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
 from indexer.store import RawHit, RawResult, Store
@@ -83,7 +82,7 @@ def _shared_counts(grams: list[np.ndarray]) -> np.ndarray:
     if not n:
         return np.zeros((0, 0), dtype=np.float32)
     owners = np.repeat(np.arange(n), [len(g) for g in grams])
-    flat = np.concatenate(grams) if n else np.zeros(0, dtype=np.uint32)
+    flat = np.concatenate(grams)
     _, column, counts = np.unique(flat, return_inverse=True, return_counts=True)
     keep = counts[column] >= 2  # a gram only one hit has adds to no pair
     columns, packed = np.unique(column[keep], return_inverse=True)
@@ -280,35 +279,7 @@ def _relaxable(pq: ParsedQuery) -> bool:
     return len(pq.must) > 1 or any(len(u.terms) > 1 and not u.phrase for u in units)
 
 
-class _ResultCache:
-    """The last answers of this process, keyed by the index's version and the whole request: popular queries
-    (an intranet's 职代会, 工会经费) are answered without searching again, until the index changes."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key) -> SearchResult | None:
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-    def put(self, key, result: SearchResult) -> None:
-        with self._lock:
-            self._items[key] = result
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-
-_RESULTS = _ResultCache(RESULT_CACHE)
+_RESULTS = LRU(RESULT_CACHE)  # the last answers of this process, keyed by the index's version and the request
 
 
 def search(store: Store, text: str, options: SearchOptions = SearchOptions(),

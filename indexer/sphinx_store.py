@@ -49,7 +49,7 @@ from pymysql.constants import CLIENT
 from indexer import analysis
 from indexer.cluster import GENERATIONS, STRING_ATTRS, TEXT_FIELDS, ClusterError, ClusterSpec, Node
 from indexer.model import SectionRecord
-from indexer.query import ParsedQuery, Unit
+from indexer.query import ParsedQuery, Unit, literal_anchors
 from indexer.store import (
     BIGRAM_BOOST,
     FIELD_BOOSTS,
@@ -522,8 +522,8 @@ class SphinxStore(GenerationFiles):
         if not self.analyzer.bigram_fallback:
             if literal is None:
                 return inner
-            anchors = _anchors(unit, known)
-            if not anchors or len(_squash(unit.raw)) < 2:
+            anchors = literal_anchors(unit, known)
+            if not anchors:
                 return inner
             literal.append((unit, anchors))
             return f"({inner} | {_anchor_match(anchors)})"
@@ -572,12 +572,12 @@ class SphinxStore(GenerationFiles):
 
         def scan(cur):
             for unit, anchors in literal:
-                needle = _squash(unit.raw)
+                needle = analysis.squash(unit.raw)
                 rows = _fetch(cur, f"SELECT id, heading, text FROM {dist} WHERE MATCH(%s) ORDER BY id ASC "
                               f"LIMIT 0, {LITERAL_SCAN} OPTION max_matches={LITERAL_SCAN}, ranker=none",
                               (_anchor_match(anchors),))
                 has_text[id(unit)] = {int(r["id"]) for r in rows
-                                      if needle in _squash(r["heading"] + "\n" + r["text"])}
+                                      if needle in analysis.squash(r["heading"] + "\n" + r["text"])}
 
         self._read(scan)
         candidates = sorted(set().union(*has_text.values()))
@@ -865,18 +865,6 @@ def _highlight_terms(pq: ParsedQuery) -> set[str]:
                     if len(t) >= 4:
                         out.update(analysis.cover_subwords(t))
     return out
-
-
-def _squash(text: str) -> str:
-    """Normalised text without whitespace: what a literal phrase is compared on (as in indexer.store)."""
-    return "".join(analysis.normalise(text).split())
-
-
-def _anchors(unit: Unit, known: Callable[[str], bool] | None) -> list[str]:
-    """The whole words a literal phrase's sections must have: its known terms, and the known dictionary parts
-    of the others (two characters or more)."""
-    return [p for t in unit.terms for p in ([t] if known is None or known(t) else analysis.cover_subwords(t))
-            if len(p) >= 2 and (known is None or known(p))]
 
 
 def _anchor_match(anchors: list[str]) -> str:

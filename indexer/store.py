@@ -39,9 +39,9 @@ from whoosh.writing import SegmentWriter
 
 from indexer import analysis, whoosh_arrays
 from indexer.model import SectionRecord
-from indexer.query import ParsedQuery, Unit
+from indexer.query import ParsedQuery, Unit, literal_anchors
 from indexer.sketch import Sketch, make_sketch
-from indexer.whoosh_codec import CompactCodec, VarintPositions, positions_of
+from indexer.whoosh_codec import CompactCodec, VarintPositions
 
 # The stored record is a tuple in SectionRecord's field order: the layout is part of the format, so an index
 # written with other fields is refused (and rebuilt by `unionsearch index`) rather than read into wrong fields.
@@ -102,7 +102,7 @@ class LiteralQuery(wq.Query):
     field: exact, and bounded by LITERAL_SCAN candidates per segment."""
 
     def __init__(self, anchor: wq.Query, literal: str, boost: float = 1.0):
-        self.anchor, self.literal, self.boost = anchor, _squash(literal), boost
+        self.anchor, self.literal, self.boost = anchor, analysis.squash(literal), boost
 
     def __eq__(self, other):
         return (type(other) is type(self) and other.literal == self.literal and other.anchor == self.anchor
@@ -129,7 +129,7 @@ class LiteralQuery(wq.Query):
                 if n >= LITERAL_SCAN:
                     break
                 record = _load_record(searcher, docnum)
-                if self.literal in _squash(record.heading + "\n" + record.text):
+                if self.literal in analysis.squash(record.heading + "\n" + record.text):
                     ids.append(docnum)
         if not ids:
             return NullMatcher()
@@ -153,11 +153,6 @@ def _matches(q: wq.Query, searcher) -> Iterator[int]:
     for sub, offset in searcher.leaf_searchers():
         for docnum in _leaf_matches(q, sub):
             yield docnum + offset
-
-
-def _squash(text: str) -> str:
-    """Normalised text without whitespace: what a literal phrase is compared on."""
-    return "".join(analysis.normalise(text).split())
 
 
 class IndexMissing(Exception):
@@ -184,7 +179,10 @@ class _TokenStream(wa.Tokenizer):
 
     def positions_of(self, value: str) -> dict[str, list[int]]:
         """term → positions of an indexed value (VarintPositions.word_values, bypassing Whoosh's tokens)."""
-        return positions_of(self._tokens(value, "index"))
+        out: dict[str, list[int]] = {}
+        for tok in self._tokens(value, "index"):
+            out.setdefault(tok.text, []).append(tok.pos)
+        return out
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,
                  start_pos=0, start_char=0, tokenize=True, mode="", **kwargs):
@@ -235,8 +233,8 @@ class BigramTokenizer(_TokenStream):
         return analysis.bigrams(value)
 
 
-def _text(analyzer, stored: bool = False) -> wf.TEXT:
-    field = wf.TEXT(analyzer=analyzer, stored=stored)
+def _text(analyzer) -> wf.TEXT:
+    field = wf.TEXT(analyzer=analyzer)
     field.format = VarintPositions(field_boost=field.format.field_boost)
     return field
 
@@ -465,7 +463,7 @@ class Store(GenerationFiles):
         """Make the segments written by sinks into ``gen`` its index, write ``files`` into it, and flip
         CURRENT to it. Until the flip, searches keep using the old generation."""
         ix = wi.open_dir(str(gen))
-        writer = _MultiSegmentWriter(ix, compound=False, codec=CompactCodec())
+        writer = _MultiSegmentWriter(ix)
         try:
             writer.commit_with([p for p in parts if p is not None], merge=False)
         except BaseException:
@@ -485,7 +483,7 @@ class Store(GenerationFiles):
         ``add`` and the sink segments ``parts`` (written into live_generation()), then write ``files``.
         Readers see the old or the new index, never a mix. Returns the number of sections deleted."""
         ix = self._open()
-        writer = _MultiSegmentWriter(ix, limitmb=128, compound=False, codec=CompactCodec())
+        writer = _MultiSegmentWriter(ix, limitmb=128)
         try:
             deleted = sum(writer.delete_by_term("source", source) for source in delete_sources)
             for record in add:
@@ -590,10 +588,8 @@ class Store(GenerationFiles):
             # second pass, only when the words alone found nothing).
             if not literal:
                 return word
-            anchors = [p for t in unit.terms for p in ([t] if known is None or known(t) else
-                                                       analysis.cover_subwords(t))
-                       if len(p) >= 2 and (known is None or known(p))]
-            if not anchors or len(_squash(unit.raw)) < 2:
+            anchors = literal_anchors(unit, known)
+            if not anchors:
                 return word
             anchor = wq.And([wq.Or([wq.Term(f, t) for f in ("text", "heading")]) for t in anchors])
             return wq.Or([word, LiteralQuery(anchor, unit.raw, boost=BIGRAM_BOOST)])
@@ -799,9 +795,7 @@ class SegmentSink:
 
     def __init__(self, gen: str | Path, limitmb: int = 128):
         ix = _PrivateTempStorage(str(gen)).open_index()
-        # Not a compound file: whoosh-reloaded copies a compound segment's postings into memory for every
-        # searcher it opens (~140 MB per thread at 10,000 pages); separate files are read in place.
-        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb, compound=False, codec=CompactCodec())
+        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb)
         self.count = 0
 
     def add(self, records: Iterable[SectionRecord]) -> None:
@@ -859,12 +853,21 @@ class _PrivateTempStorage(FileStorage):
         return super().temp_storage(f"{name or 'scratch'}-{self._scratch}.tmp")
 
 
-class _SinkWriter(SegmentWriter):
+class _Writer(SegmentWriter):
+    """Whoosh's segment writer with our codec (compact positions: indexer/whoosh_codec.py), writing separate
+    files rather than a compound one: whoosh-reloaded copies a compound segment's postings into memory for every
+    searcher it opens (~140 MB per thread at 10,000 pages); separate files are read in place."""
+
+    def __init__(self, ix, **kwargs):
+        super().__init__(ix, codec=CompactCodec(), compound=False, **kwargs)
+
+
+class _SinkWriter(_Writer):
     def per_document_reader(self):
         return _CachedLengths(super().per_document_reader())
 
 
-class _MultiSegmentWriter(SegmentWriter):
+class _MultiSegmentWriter(_Writer):
     """A SegmentWriter whose commit also adds segments finished by SegmentSinks."""
 
     def commit_with(self, segments: list, merge: bool = True) -> None:

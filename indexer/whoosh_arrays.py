@@ -21,9 +21,7 @@ import io
 import itertools
 import pickle
 import struct
-import threading
 import zlib
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +31,8 @@ from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
+
+from indexer.cache import LRU
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per process: about 4 million postings
 RERANK = 400  # candidates the optional (proximity) part is scored for, at least
@@ -52,34 +52,8 @@ class Matches:
     scores: np.ndarray  # aligned with docnums
 
 
-class _LRU:
-    """Thread-safe LRU of numpy arrays, bounded by bytes."""
-
-    def __init__(self, budget: int):
-        self.budget, self.used = budget, 0
-        self._items: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key):
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-            return found
-
-    def put(self, key, value, size: int) -> None:
-        with self._lock:
-            if key in self._items or size > self.budget:
-                return
-            self._items[key] = (value, size)
-            self.used += size
-            while self.used > self.budget:
-                _, (_, freed) = self._items.popitem(last=False)
-                self.used -= freed
-
-
-_POSTINGS = _LRU(POSTINGS_CACHE_BYTES)
-_COLUMNS = _LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
+_POSTINGS = LRU(POSTINGS_CACHE_BYTES)
+_COLUMNS = LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
 
 
 def _segment_key(leaf) -> str:
@@ -99,7 +73,7 @@ def _postings(leaf, fieldname: str, btext: bytes):
     key = (_segment_key(leaf), fieldname, btext)
     found = _POSTINGS.get(key)
     if found is not None:
-        return found[0]
+        return found
     starts = firsts = None
     if (fieldname, btext) not in leaf:
         ids, weights = _EMPTY_IDS.astype(np.int32), _EMPTY_SCORES.astype(np.float32)
@@ -169,8 +143,7 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
     present = ids[at] == docs
     docs, at = docs[present], at[present]
     m = _raw_matcher(leaf, fieldname, btext)
-    decode = getattr(m, "format", None) or m._format  # a term stored inline: a ListMatcher
-    decode = decode.decoder("positions")
+    decode = leaf.schema[fieldname].format.decoder("positions")
     out: dict[int, list[int]] = {}
     if starts is None:
         wanted = set(docs.tolist())
@@ -234,7 +207,7 @@ def _lengths(leaf, fieldname: str) -> np.ndarray:
     key = (_segment_key(leaf), "_len", fieldname)
     found = _COLUMNS.get(key)
     if found is not None:
-        return found[0]
+        return found
     column = leaf._perdoc._cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
     n = leaf.doc_count_all()
     if column is None:
@@ -251,7 +224,7 @@ def column_codes(leaf, fieldname: str) -> tuple[list[str], np.ndarray]:
     key = (_segment_key(leaf), "_codes", fieldname)
     found = _COLUMNS.get(key)
     if found is not None:
-        return found[0]
+        return found
     values = [v.decode("utf-8", "ignore") if isinstance(v, bytes) else str(v or "")
               for v in _bytes_column(leaf, fieldname)]
     labels, codes = np.unique(np.array(values, dtype=object).astype(str), return_inverse=True)
@@ -268,7 +241,7 @@ def column_numbers(leaf, fieldname: str) -> np.ndarray:
     key = (_segment_key(leaf), "_numbers", fieldname)
     found = _COLUMNS.get(key)
     if found is not None:
-        return found[0]
+        return found
     field = leaf.schema[fieldname]
     if isinstance(field, wf.NUMERIC) and field.numtype is int and not field.decimal_places:
         # Whoosh's from_sortable on the whole array: signed integers are stored shifted by half their range
@@ -365,7 +338,8 @@ class _Leaf:
 
     def numeric_range(self, q: wq.NumericRange):
         """A range of a sortable numeric field, read from its column; a constant score, as in Whoosh."""
-        field = dict(self.top.schema.items()).get(q.fieldname)
+        schema = self.top.schema
+        field = schema[q.fieldname] if q.fieldname in schema else None  # noqa: SIM401 (a Schema has no get())
         if not isinstance(field, wf.NUMERIC) or field.column_type is None or field.numtype is not int \
                 or field.bits != 32:
             raise Unsupported(f"range over {q.fieldname}")
@@ -448,11 +422,11 @@ def _at(ids: np.ndarray, other_ids: np.ndarray, other_values: np.ndarray) -> np.
     return np.where(other_ids[at] == ids, other_values[at], 0).astype(other_values.dtype)
 
 
-def _live(leaf_reader, ids: np.ndarray) -> np.ndarray:
+def _live(leaf_reader, ids: np.ndarray) -> np.ndarray | None:
+    """Which of ids are not deleted (a boolean mask), or None when the segment has no deletions."""
     if not leaf_reader.has_deletions():
-        return ids
-    deleted = np.fromiter(leaf_reader.deleted_docs_set, dtype=np.int64)
-    return ids[~np.isin(ids, deleted)]
+        return None
+    return ~np.isin(ids, np.fromiter(leaf_reader.deleted_docs_set, dtype=np.int64))
 
 
 def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matches, wq.Query | None]:
@@ -476,9 +450,8 @@ def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matc
             keep = np.isin(ids, leaf.matches_only(filter_q))
             ids, scores = ids[keep], scores[keep]
         live = _live(leaf.reader, ids)
-        if len(live) != len(ids):
-            keep = np.isin(ids, live, assume_unique=True)
-            ids, scores = ids[keep], scores[keep]
+        if live is not None:
+            ids, scores = ids[live], scores[live]
         all_ids.append(ids + offset)
         all_scores.append(scores)
     if not all_ids:
@@ -550,9 +523,9 @@ def _phrase_scores(searcher, q: wq.Phrase, docnums: np.ndarray) -> np.ndarray:
     words' scores in the field, times the phrase's boost, where the words stand near each other in order;
     0 elsewhere. Positions are read only for these documents."""
     out = np.zeros(len(docnums), dtype=np.float64)
-    field = dict(searcher.schema.items()).get(q.fieldname)
-    if field is None:
+    if q.fieldname not in searcher.schema:
         return out
+    field = searcher.schema[q.fieldname]
     btexts = [field.to_bytes(w) for w in q.words]
     for sub, offset, lo, hi in _segments(searcher, docnums):
         local = docnums[lo:hi] - offset

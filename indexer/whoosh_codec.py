@@ -15,8 +15,6 @@ both names must stay here.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
 from whoosh.matching import ListMatcher
@@ -85,14 +83,6 @@ class VarintPositions(formats.Positions):
         return self.decode_frequency(valuestring) * self.field_boost
 
 
-def positions_of(tokens) -> dict[str, list[int]]:
-    """term → its positions, from tokens with ``text`` and ``pos`` (for VarintPositions.word_values)."""
-    out: dict[str, list[int]] = defaultdict(list)
-    for tok in tokens:
-        out[tok.text].append(tok.pos)
-    return out
-
-
 class CompactCodec(W3Codec):
     """W3Codec whose posting blocks store VarintPositions values in one string, and whose terms with fewer than
     ``inlinelimit`` postings keep them in the term index."""
@@ -134,14 +124,10 @@ class _PostingsWriter(W3PostingsWriter):
         return super()._mini_values()
 
     def _mini_weights(self):
-        weights = self._weights
-        if weights and weights[0] == 1.0 and all(w == 1.0 for w in weights):
-            return None
-        if all(w == weights[0] for w in weights):
-            return weights[0]
-        if all(w.is_integer() and 0 <= w < 2**31 for w in weights):
-            return tuple(int(w) for w in weights)  # 2-3 pickled bytes each instead of 9
-        return tuple(weights)
+        mini = super()._mini_weights()  # None (all 1), one float (all equal), or a tuple of floats
+        if isinstance(mini, tuple) and all(w.is_integer() and 0 <= w < 2**31 for w in mini):
+            return tuple(int(w) for w in mini)  # 2-3 pickled bytes each instead of 9
+        return mini
 
 
 class _LeafMatcher(W3LeafMatcher):

@@ -12,6 +12,7 @@ import pytest
 from indexer import store as store_module
 from indexer import whoosh_arrays
 from indexer.build import index_corpus
+from indexer.cache import LRU
 from indexer.engine import open_store
 from indexer.query import parse_query
 from indexer.search import SearchOptions, search
@@ -124,7 +125,7 @@ def test_phrases_fall_back_to_whoosh(segmented):
 
 
 def test_postings_cache_stays_within_its_budget():
-    cache = whoosh_arrays._LRU(1000)
+    cache = LRU(1000)
     for i in range(50):
         cache.put(i, (np.zeros(10),), 100)
     assert cache.used <= 1000 and cache.get(0) is None and cache.get(49) is not None
