@@ -36,7 +36,8 @@ except ImportError:
     _c_dag_route = None
 
 _OPENCC = OpenCC("t2s")
-_WORD_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")
+WORD_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")  # what a word (and a literal key) is made of
+_WORD_CHAR = WORD_CHAR
 _WORD_RUN = re.compile(_WORD_CHAR.pattern + "+")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _init_lock = threading.Lock()
@@ -113,6 +114,18 @@ def normalise(text: str) -> str:
 def squash(text: str) -> str:
     """Normalised text without whitespace: what a literal phrase is compared on."""
     return "".join(normalise(text).split())
+
+
+def literal_key(text: str) -> str:
+    """Normalised text with everything but letters, digits and Han removed: what a literal match compares
+    ("“安康杯”竞赛" and "安康杯 竞赛" both give 安康杯竞赛)."""
+    return "".join(_WORD_RUN.findall(normalise(text)))
+
+
+def grams(key: str) -> list[str]:
+    """The distinct character bigrams of a literal key, in order of first appearance (the index's ``grams``
+    field holds them for every section: a section holds a literal only if it holds all its bigrams)."""
+    return list(dict.fromkeys(key[i:i + 2] for i in range(len(key) - 1)))
 
 
 def _alternation(words: list[str]) -> str:
@@ -321,9 +334,7 @@ def _cut_with_kernel(dt, text: str) -> list[str]:
 class Analyzer:
     """Tokenises text for the index and for queries; holds the synonym table."""
 
-    def __init__(self, synonyms: list[list[str]] | None = None, stopwords=STOPWORDS, bigram_fallback: bool = True):
-        # Whether the store keeps the character-bigram fallback field (about half of build time and index size).
-        self.bigram_fallback = bigram_fallback
+    def __init__(self, synonyms: list[list[str]] | None = None, stopwords=STOPWORDS):
         self.stopwords = frozenset(normalise(w) for w in stopwords)
         self.synonyms: dict[str, str] = {}
         for group in synonyms or []:
@@ -384,6 +395,16 @@ def _subwords_in(word: str, dictionary_state) -> tuple[tuple[str, int, int], ...
                 seen.add(gram)
                 out.append((gram, i, i + n))
     return tuple(out)
+
+
+def maximal_subwords(word: str) -> list[str]:
+    """The dictionary sub-words of ``word`` (two characters or more) that no longer sub-word contains, in
+    order: 保洁员 → [保洁], 新就业形态劳动者 → [新就业, 形态, 劳动者]. [] for a word of two characters."""
+    if len(word) <= 2:
+        return []
+    subs = _subwords(word)
+    return [w for w, s, e in sorted(subs, key=lambda x: x[1])
+            if not any(o != w and os <= s and e <= oe for o, os, oe in subs)]
 
 
 def cover_subwords(word: str) -> list[str]:

@@ -119,7 +119,7 @@ def make_analyzer(config: Config) -> Analyzer:
         dicts.append(config.path(config.analysis.user_dict))
     words = [w for group in config.analysis.synonyms for w in group]
     init_jieba(config.cache_path / "jieba", dicts, words)
-    return Analyzer(config.analysis.synonyms, bigram_fallback=config.analysis.bigram_fallback)
+    return Analyzer(config.analysis.synonyms)
 
 
 # ---- what an index depends on ---------------------------------------------------------------------------------

@@ -51,9 +51,6 @@ class CleanSettings:
 class AnalysisSettings:
     user_dict: str = setting("", "Your own jieba dictionary (one term per line), added to the bundled one.")
     synonyms: list = setting([], "Groups of interchangeable terms, e.g. [职代会, 职工代表大会].")
-    bigram_fallback: bool = setting(False, "Also index character bigrams, so phrases that start or end inside a "
-                                    "word match through the index (off: found by reading candidate sections' "
-                                    "text; on costs ~1/3 of build time and ~1/2 of index size).")
 
 
 @dataclass(frozen=True)
@@ -108,12 +105,19 @@ class Config:
         return dataclasses.replace(self, **changes)
 
 
+# Settings older config files may hold, now without effect: they are read and ignored, not refused.
+# analysis.bigram_fallback: every index keeps the character bigrams of its sections (indexer/query.py's literal).
+RETIRED = {"analysis.bigram_fallback"}
+
+
 def _build(cls: type, data: dict, where: str):
     if not isinstance(data, dict):
         raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(data).__name__}")
     known = {f.name: f for f in fields(cls)}
     values = {}
     for key, value in data.items():
+        if f"{where}{key}" in RETIRED:
+            continue
         if key not in known:
             raise ConfigError(f"unknown setting {where}{key!r}; see config.yaml for the list")
         default = getattr(cls(), key)

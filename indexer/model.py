@@ -131,6 +131,7 @@ class SearchResult:
     notice: str | None = None  # e.g. "no section has every word; showing partial matches"
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     suggestion: str | None = None  # "did you mean" when nothing was found
+    corrected: str | None = None  # the suggestion whose results are shown, when the query itself found nothing
     partial: bool = False  # fell back to any-word matching
     incomplete: bool = False  # some index node did not answer: results may be missing (sphinx backend)
     total_estimated: bool = False  # a broad query: total and facet counts extrapolated from the first matches

@@ -1,7 +1,20 @@
-"""User query text → a small query tree. Never raises: bad syntax falls back to plain words.
+"""The query planner: user query text → one backend-neutral plan. Never raises: bad syntax falls back to words.
 
 Syntax: plain words (all must match), ``"exact phrase"``, ``-exclude``, ``A OR B``, ``title:…``,
 ``site:…``, ``year:2023``, ``year:2019..2023``. Anything else is just words.
+
+Each word the user typed (a :class:`Unit`) carries every way it may stand in a section, best first, so that a
+match never depends on jieba cutting the query and the page the same way:
+
+1. ``terms`` — the analysed words themselves (the index also stacks a long word's dictionary sub-words on its
+   position, so 劳动竞赛 is found inside 劳动竞赛月);
+2. ``literal`` — the typed text with punctuation and spaces ignored ("“安康杯”竞赛" holds 安康杯竞赛): found
+   through the index's character bigrams, then checked against the text; a quoted phrase is matched this way;
+3. ``parts`` — a long word's dictionary parts anywhere in the section (拔河比赛 → 拔河 + 比赛);
+4. ``loose`` — only when the words find few sections (the any-word supplement): the word's longest dictionary
+   sub-words (保洁员 → 保洁), so a query word longer than any word the pages use still finds them.
+
+Backends (indexer/store.py, indexer/sphinx_store.py) only render this plan, with the weights below.
 """
 
 from __future__ import annotations
@@ -10,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from indexer.analysis import Analyzer, cover_subwords, normalise, squash
+from indexer.analysis import Analyzer, cover_subwords, literal_key, maximal_subwords, normalise
 
 _PIECE = re.compile(r'(-?)(?:(\w+):)?(?:"([^"]*)"?|(\S+))')
 _YEAR = re.compile(r"^(\d{4})(?:\s*(?:\.\.|-|~)\s*(\d{4}))?$")
@@ -21,14 +34,47 @@ MAX_TERMS = 32
 MAX_UNIT_CHARS = 64  # a longer word or phrase (a pasted sentence) is cut: its character bigrams form one phrase
 
 
+# Weights of the ways a word may match, relative to the word itself (1.0): a section that holds the word
+# ranks above one that holds its text cut otherwise, above one that holds its parts apart, above a loose match.
+LITERAL_WEIGHT = 0.6
+PARTS_WEIGHT = 0.5
+LOOSE_WEIGHT = 0.3
+MIN_PART_CHARS = 4  # shorter words have no dictionary parts that cover them (a part is two characters or more)
+
+
 @dataclass(frozen=True)
 class Unit:
-    """One thing to match: the analysed terms of a word or a phrase, plus its raw text."""
+    """One thing to match: the analysed terms of a word or a phrase, plus its raw text and its fallbacks."""
 
     raw: str
     terms: tuple[str, ...]
-    phrase: bool = False  # terms must be adjacent and in order
-    exact: bool = False  # quoted: no sub-word or partial matching
+    phrase: bool = False  # quoted and several words: the literal text must occur (punctuation ignored)
+    exact: bool = False  # quoted: no sub-word, part or loose matching
+
+    @property
+    def literal(self) -> str:
+        """The typed text as the index's bigrams see it ("" under two characters: no bigram to look up)."""
+        key = literal_key(self.raw)
+        return key if len(key) >= 2 else ""
+
+    @property
+    def parts(self) -> tuple[tuple[str, ...], ...]:
+        """For each long term, the dictionary words that cover it end to end (() for the others)."""
+        if self.exact:
+            return tuple(() for _ in self.terms)
+        return tuple(tuple(cover_subwords(t)) if len(t) >= MIN_PART_CHARS else () for t in self.terms)
+
+    @property
+    def loose(self) -> tuple[str, ...]:
+        """Back-off words: each term's longest dictionary sub-words (保洁员 → 保洁). Used only by the any-word
+        supplement, when the words themselves find few sections."""
+        if self.exact:
+            return ()
+        out = [p for t in self.terms for p in maximal_subwords(t) if p not in self.terms]
+        return tuple(dict.fromkeys(out))
+
+
+COMMON_SHARE = 0.2  # a word in more than this share of the sections is common: alone, it is no partial answer
 
 
 @dataclass(frozen=True)
@@ -52,10 +98,48 @@ class ParsedQuery:
     def is_empty(self) -> bool:
         return not (self.must or self.title or self.sites or self.year_from)
 
-    def highlight_terms(self) -> set[str]:
-        out = {t for c in self.must for u in c.alternatives for t in u.terms}
-        out.update(t for u in self.title for t in u.terms)
+    def highlight_terms(self, loose: bool = False) -> set[str]:
+        """The analysed words a hit may have matched: the terms, their covering parts and (with ``loose``,
+        when the any-word supplement ran) the back-off words. Literal matches are marked from ``literals()``."""
+        out: set[str] = set()
+        for u in [u for c in self.must for u in c.alternatives] + self.title:
+            out.update(u.terms)
+            out.update(p for parts in u.parts for p in parts)
+            if loose:
+                out.update(u.loose)
         return out
+
+    def relaxed(self, share: Callable[[str], float]) -> Relaxed:
+        """The any-word supplement's plan, given each word's share of the sections (``share``). As in
+        Elasticsearch's common-terms query, a section must match at least one selective clause; clauses of
+        common words (工会, 职工, 活动 …) only add to the score. Each word also matches by its selective loose
+        words (保洁员 → 保洁, never a lone 活动)."""
+        def common(unit: Unit) -> bool:
+            return bool(unit.terms) and all(share(t) > COMMON_SHARE for t in unit.terms)
+
+        selective, optional = [], []
+        for c in self.must:
+            (optional if all(common(u) for u in c.alternatives) else selective).append(c)
+        if not selective:
+            selective, optional = optional, []
+        units = [u for c in self.must for u in c.alternatives]
+        loose = {u.raw: tuple(w for w in u.loose if share(w) <= COMMON_SHARE) for u in units}
+        common_terms = frozenset(t for u in units for t in u.terms if share(t) > COMMON_SHARE)
+        return Relaxed(selective, optional, loose, common_terms)
+
+    def literals(self) -> list[str]:
+        """The literal keys of the required words (for marking text cut otherwise)."""
+        return [u.literal for c in self.must for u in c.alternatives if u.literal]
+
+
+@dataclass(frozen=True)
+class Relaxed:
+    """The any-word supplement of a plan (ParsedQuery.relaxed)."""
+
+    any_of: list[Clause]  # a section matches at least one of these
+    optional: list[Clause]  # common words: they only add to the score
+    loose: dict[str, tuple[str, ...]]  # each word's raw text → the loose words it may also match by
+    common: frozenset[str] = frozenset()  # common terms: inside a word of several terms, they only add to the score
 
 
 def parse_query(text: str, analyzer: Analyzer, max_chars: int = 500) -> ParsedQuery:
@@ -126,13 +210,3 @@ def _capped_terms(value: str, analyzer: Analyzer, keep_repeats: bool, budget: in
             break
         terms.append(tok.text)
     return value[:end].strip(), tuple(terms)
-
-
-def literal_anchors(unit: Unit, known: Callable[[str], bool] | None = None) -> list[str]:
-    """The whole words the sections holding ``unit``'s text literally must have (the literal fallback of both
-    backends, for a phrase jieba cut differently): its known terms, and the known dictionary parts of the
-    others, two characters or more. [] when there is nothing to anchor on or the text is under two characters."""
-    if len(squash(unit.raw)) < 2:
-        return []
-    return [p for t in unit.terms for p in ([t] if known is None or known(t) else cover_subwords(t))
-            if len(p) >= 2 and (known is None or known(p))]

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from indexer.analysis import Analyzer, cover_subwords, normalise_with_map
+from indexer.analysis import WORD_CHAR, Analyzer, normalise_with_map
 from indexer.cache import LRU
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
@@ -101,47 +101,55 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _marked_terms(pq: ParsedQuery) -> set[str]:
-    """The words a hit may have matched: the query's words and the dictionary parts of its long words (the
-    store matches 拔河比赛 also as 拔河 + 比赛)."""
-    terms = pq.highlight_terms()
-    return terms | {part for t in terms if len(t) >= 4 for part in cover_subwords(t)}
+def _marked_terms(pq: ParsedQuery, loose: bool = False) -> set[str]:
+    """The words a hit may have matched (the plan's highlight terms: words, covering parts and, after the
+    any-word supplement, back-off words)."""
+    return pq.highlight_terms(loose)
+
+
+def _literal_spans(text: str, keys: list[str]) -> list[tuple[int, int]]:
+    """Where the literal keys stand in ``text``, punctuation and spaces between their characters ignored
+    ("“安康杯”竞赛" for 安康杯竞赛), as offsets into ``text``."""
+    if not keys:
+        return []
+    norm, origin = normalise_with_map(text)
+    kept = [i for i, ch in enumerate(norm) if WORD_CHAR.match(ch)]
+    squashed = "".join(norm[i] for i in kept)
+    spans = []
+    for key in keys:
+        for m in re.finditer(re.escape(key), squashed):
+            spans.append((origin[kept[m.start()]], origin[kept[m.end() - 1]] + 1))
+    return spans
 
 
 def _mark_spans(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[str],
-                lo: int = 0, hi: int | None = None) -> list[tuple[int, int]]:
-    """Spans of ``text[lo:hi]`` to mark: whole analysed words that matched, plus the query words as they
-    stand in the text (the bigram fallback), all as offsets into ``text``."""
-    terms = _marked_terms(pq) | hit_terms
+                lo: int = 0, hi: int | None = None, loose: bool = False) -> list[tuple[int, int]]:
+    """Spans of ``text[lo:hi]`` to mark: whole analysed words that matched, plus the query words' literal
+    text as it stands (whatever jieba cut), all as offsets into ``text``."""
+    terms = _marked_terms(pq, loose) | hit_terms
     part = text[lo:hi]
     spans = [(lo + t.start, lo + t.end) for t in analyzer.tokens(part, "index") if t.text in terms]
-    norm, origin = normalise_with_map(part)
-    for clause in pq.must:
-        for unit in clause.alternatives:
-            needle = "".join(unit.raw.split())
-            if len(needle) < 2:
-                continue
-            needle_norm = normalise_with_map(needle)[0]
-            for m in re.finditer(re.escape(needle_norm), norm):
-                spans.append((lo + origin[m.start()], lo + origin[m.end() - 1] + 1))
+    spans += [(lo + a, lo + b) for a, b in _literal_spans(part, pq.literals())]
     return _merge(spans)
 
 
-def make_snippet(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[str], width: int) -> str:
+def make_snippet(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[str], width: int,
+                 loose: bool = False) -> str:
     """The densest window of ``text`` with matched words marked. The window is chosen from cheap substring
     hits of the query's terms; only the window (plus a margin) is analysed, not the whole section."""
     if len(text) <= width * 2:
-        return highlight(text, _mark_spans(text, pq, analyzer, hit_terms), width)
+        return highlight(text, _mark_spans(text, pq, analyzer, hit_terms, loose=loose), width)
     norm, origin = normalise_with_map(text)
-    needles = sorted({t for t in _marked_terms(pq) | hit_terms if t}, key=len, reverse=True)
-    rough = []
+    needles = sorted({t for t in _marked_terms(pq, loose) | hit_terms if t}, key=len, reverse=True)
+    rough = _literal_spans(text, pq.literals())
     if needles:
         pattern = re.compile("|".join(re.escape(t) for t in needles))
-        rough = [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(norm)]
-    start = _best_window(rough, width, len(text))[0]
+        rough += [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(norm)]
+    start = _best_window(sorted(rough), width, len(text))[0]
     margin = 16  # whole words at the window's edges
     lo, hi = max(0, start - margin), min(len(text), start + width + margin)
-    return highlight(text, _mark_spans(text, pq, analyzer, hit_terms, lo, hi), width, window=(start, start + width))
+    return highlight(text, _mark_spans(text, pq, analyzer, hit_terms, lo, hi, loose), width,
+                     window=(start, start + width))
 
 
 def _best_window(spans: list[tuple[int, int]], width: int, length: int) -> tuple[int, int]:
@@ -274,9 +282,10 @@ def warm_up(store: Store) -> None:
 
 
 def _relaxable(pq: ParsedQuery) -> bool:
-    """True when matching fewer words could find more: several clauses, or a clause of several words."""
+    """True when matching fewer words could find more: several clauses, a clause of several words, or a word
+    with back-off words (保洁员 → 保洁)."""
     units = [u for c in pq.must for u in c.alternatives]
-    return len(pq.must) > 1 or any(len(u.terms) > 1 and not u.phrase for u in units)
+    return len(pq.must) > 1 or any((len(u.terms) > 1 and not u.phrase) or u.loose for u in units)
 
 
 _RESULTS = LRU(RESULT_CACHE)  # the last answers of this process, keyed by the index's version and the request
@@ -312,24 +321,23 @@ def _search(store: Store, text: str, options: SearchOptions, max_query_chars: in
     # Collapse runs over a window of the best matches (longer for deep pages); `total` is the matches minus
     # the copies folded in the first window.
     fetch = min(MAX_WINDOW, max(COLLAPSE_WINDOW, need * 3 + 30)) if options.collapse else need
-    raw = store.search(pq, fetch, sort=sort, filters=filters)
-    all_words_total = raw.total
-    result.incomplete = bool(getattr(raw, "incomplete", False))
-    if raw.total < SUPPLEMENT_BELOW and _relaxable(pq):
-        extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
-        result.incomplete = result.incomplete or bool(getattr(extra, "incomplete", False))
-        seen = {h.id for h in raw.hits}
-        added = [h for h in extra.hits if h.id not in seen]
-        if added:
-            result.partial = True
-            result.notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not raw.total else
-                             f"同时包含所有词的结果只有 {raw.total} 条，其后为包含部分词的结果")
-            raw = RawResult(max(extra.total, raw.total), raw.hits + added, extra.facets,
-                            estimated=raw.estimated or extra.estimated)
+    raw, all_words, notice = _match(store, pq, fetch, sort, filters, options)
+    result.partial = notice is not None
+    if all_words < SUPPLEMENT_BELOW:
+        result.suggestion = suggest(store, pq)
+    if not all_words and result.suggestion:
+        # No section has all the words, and a spelling whose words some sections have: show its results (as
+        # search engines do for a typo) and say so; the supplement of the query as typed is dropped.
+        fixed = parse_query(result.suggestion, store.analyzer, max_query_chars)
+        fixed_raw, fixed_all, fixed_notice = _match(store, fixed, fetch, sort, filters, options)
+        if fixed_all:
+            pq, raw, all_words = fixed, fixed_raw, fixed_all
+            result.corrected, result.partial = result.suggestion, fixed_notice is not None
+            notice = f"没有找到“{text.strip()}”的结果，以下为“{result.suggestion}”的结果" + \
+                (f"；{fixed_notice}" if fixed_notice else "")
+    result.incomplete, result.notice = bool(raw.incomplete), notice
     result.facets = raw.facets
     result.total_estimated = raw.estimated
-    if all_words_total < SUPPLEMENT_BELOW:
-        result.suggestion = suggest(store, pq)
     grouped, members, folded = _fold(raw.hits, options)
     if len(raw.hits) > COLLAPSE_WINDOW and options.collapse:
         # A deep page fetched a longer window; `total` still counts the copies folded in the first window, so it
@@ -341,7 +349,8 @@ def _search(store: Store, text: str, options: SearchOptions, max_query_chars: in
     def make_hit(hit: RawHit, similar: int, also=()) -> Hit:
         snippet = ""
         if options.snippets:
-            snippet = make_snippet(hit.record.text, pq, store.analyzer, hit.terms, options.snippet_chars)
+            snippet = make_snippet(hit.record.text, pq, store.analyzer, hit.terms, options.snippet_chars,
+                                   loose=bool(raw.backed_off))
         return Hit(hit.record, hit.score, snippet, similar, also)
 
     for hit, similar in grouped[(page - 1) * per_page: need]:
@@ -349,6 +358,28 @@ def _search(store: Store, text: str, options: SearchOptions, max_query_chars: in
         result.hits.append(make_hit(hit, similar, also))
     result.took_ms = (time.perf_counter() - started) * 1000
     return result
+
+
+def _match(store: Store, pq: ParsedQuery, fetch: int, sort: str, filters: dict, options: SearchOptions):
+    """The raw hits of a plan: sections with all its words and, when they make fewer than SUPPLEMENT_BELOW
+    results (copies folded), the any-word supplement after them. Returns (raw result, how many results all
+    the words give, the notice to show or None)."""
+    raw = store.search(pq, fetch, sort=sort, filters=filters)
+    all_words = raw.total if raw.total > len(raw.hits) else len(_fold(raw.hits, options)[0])
+    notice = None
+    if all_words < SUPPLEMENT_BELOW and _relaxable(pq):
+        extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
+        seen = {h.id for h in raw.hits}
+        merged = raw.hits + [h for h in extra.hits if h.id not in seen]
+        if len(_fold(merged, options)[0]) > all_words:
+            notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not all_words else
+                      f"同时包含所有词的结果只有 {all_words} 条，其后为包含部分词的结果")
+            if extra.backed_off:
+                notice += "（" + "；".join(f"“{word}”按“{'、'.join(parts)}”查找"
+                                          for word, parts in extra.backed_off) + "）"
+            raw = RawResult(max(extra.total, raw.total), merged, extra.facets, raw.incomplete or extra.incomplete,
+                            estimated=raw.estimated or extra.estimated, backed_off=extra.backed_off)
+    return raw, all_words, notice
 
 
 def hit_to_json(hit: Hit) -> dict:
@@ -364,5 +395,6 @@ def result_to_json(result: SearchResult) -> dict:
     return {"ok": True, "query": result.query, "total": result.total, "page": result.page,
             "per_page": result.per_page, "took_ms": round(result.took_ms, 1), "partial": result.partial,
             "incomplete": result.incomplete, "total_estimated": result.total_estimated,
-            "notice": result.notice, "suggestion": result.suggestion, "facets": result.facets,
+            "notice": result.notice, "suggestion": result.suggestion, "corrected": result.corrected,
+            "facets": result.facets,
             "results": [hit_to_json(h) for h in result.hits]}

@@ -2,17 +2,17 @@
 
 Analysis stays ours. Each section is one row of a real-time index: our analyser's words, space-joined in
 order (``w_*`` fields, so phrases work), the sub-words it stacks on a word's position (``s_*`` fields: Sphinx
-text cannot stack tokens), the character bigrams of heading + text (``bigrams``; left empty unless
-``analysis.bigram_fallback`` is on) and the stored record as string attributes. Field weights mirror
-Whoosh's FIELD_BOOSTS / BIGRAM_BOOST; ranking is BM25F plus a proximity term (``ranker=expr``). searchd only
+text cannot stack tokens), the character bigrams of the literal key of heading + text (``bigrams``, in order:
+a phrase of them is the literal text, punctuation and spaces ignored) and the stored record as string
+attributes. Field weights mirror Whoosh's FIELD_BOOSTS and the plan's weights; ranking is BM25F plus a
+proximity term (``ranker=expr``). searchd only
 splits on spaces: its charset_table makes CJK, digits and a..z word characters, with no n-grams, morphology or
 stopwords; an analysed term holding anything else is replaced by an opaque hash token, at index and query time
 alike.
 
-Phrases that start or end inside a jieba word ("会建成温暖") follow Whoosh's rules: with the bigram field, through
-it (only for quoted phrases and words the index does not know); without it, when the words alone match nothing,
-by reading the stored heading + text of the sections that have the phrase's whole words (LITERAL_SCAN of them
-per phrase at most).
+Queries render the planner's plan (indexer/query.py) as Whoosh's backend does: each word by itself, by its
+literal text (a phrase on ``bigrams``), by its covering parts near each other (``"a b"~N``), and in the any-word
+supplement by its loose words, common words only adding to the score (``MAYBE``).
 
 Layout: ``shards`` RT indexes per generation (``us_a_s0`` …), each held by one or more nodes (mirrors); a
 page goes to shard ``hash(source) % shards`` on every node holding it. Every node declares a distributed
@@ -49,11 +49,10 @@ from pymysql.constants import CLIENT
 from indexer import analysis
 from indexer.cluster import GENERATIONS, STRING_ATTRS, TEXT_FIELDS, ClusterError, ClusterSpec, Node
 from indexer.model import SectionRecord
-from indexer.query import ParsedQuery, Unit, literal_anchors
+from indexer.query import LITERAL_WEIGHT, ParsedQuery, Relaxed, Unit
 from indexer.store import (
-    BIGRAM_BOOST,
     FIELD_BOOSTS,
-    LITERAL_SCAN,
+    PARTS_SLOP,
     GenerationFiles,
     IndexIncompatible,
     IndexMissing,
@@ -62,13 +61,13 @@ from indexer.store import (
     site_keys,
 )
 
-FORMAT_VERSION = "sphinx-1"
+FORMAT_VERSION = "sphinx-2"
 # Record attribute → (words field, stacked sub-words field).
 WORD_FIELDS = {"page_title": ("w_title", "s_title"), "document": ("w_doc", "s_doc"),
                "heading": ("w_head", "s_head"), "text": ("w_text", "s_text")}
 WEIGHT_SCALE = 20  # Sphinx field weights are integers: FIELD_BOOSTS × 20 (bigrams 0.25 → 5)
 FIELD_WEIGHTS = {f: round(FIELD_BOOSTS[attr] * WEIGHT_SCALE) for attr, pair in WORD_FIELDS.items() for f in pair}
-FIELD_WEIGHTS.update(bigrams=round(BIGRAM_BOOST * WEIGHT_SCALE), marker=1)
+FIELD_WEIGHTS.update(bigrams=round(LITERAL_WEIGHT * WEIGHT_SCALE), marker=1)
 # Ranking: BM25F over the weighted fields, plus a bonus for query words standing together (lcs: the longest
 # run of query words in query order in a field), as Whoosh's proximity phrase does.
 PROXIMITY = 30
@@ -82,7 +81,7 @@ SCAN_ROWS = 5000
 FACETS = ("year", "site", "org_type")
 WORDS = "w_title,w_doc,w_head,w_text"
 EVERY = WORDS + ",s_title,s_doc,s_head,s_text"
-ANCHOR_FIELDS = "w_head,w_text,s_head,s_text"  # where a literal phrase's whole words must be (Whoosh: heading, text)
+PARTS_FIELDS = "w_head,w_text,s_head,s_text"  # where a long word's parts count near each other (Whoosh: heading, text)
 _SAFE_WORD = re.compile(r"^[0-9a-z\u3400-\u9fff\uf900-\ufaff]+$")
 _CONNECTION_ERRORS = (2003, 2006, 2013, 2014, 2055)
 
@@ -157,8 +156,8 @@ class RowMaker:
             (texts[w], texts[s]), terms = self.analyse(getattr(r, attr) or "")
             if attr == "text" and df is not None:
                 df.update(terms)
-        texts["bigrams"] = (" ".join(sphinx_word(t.text) for t in analysis.bigrams("\n".join((r.heading, r.text))))
-                            if self.analyzer.bigram_fallback else "")
+        key = analysis.literal_key("\n".join((r.heading, r.text)))
+        texts["bigrams"] = " ".join(sphinx_word(key[i:i + 2]) for i in range(len(key) - 1))
         texts["marker"] = MARKER
         keys = tuple(_key(k) for k in site_keys(r.site).split())
         strings = dict(sid=r.id, doc_id=r.doc_id, source=r.source, page_title=r.page_title, document=r.document,
@@ -493,64 +492,70 @@ class SphinxStore(GenerationFiles):
         found = self._read(lambda cur: _fetch(cur, f"SELECT COUNT(*) AS n FROM {dist}", ()))
         return int(found[0]["n"]) if found else 0
 
-    def _term(self, term: str, fields: str, exact: bool) -> str:
+    @staticmethod
+    def _term(term: str, parts: tuple[str, ...]) -> str:
+        """A word, or its covering parts near each other in a heading or the text (Whoosh: a BestOf)."""
         word = sphinx_word(term)
-        if exact or len(term) < 4:
-            return word
-        parts = analysis.cover_subwords(term)
         if not parts:
             return word
-        return f"({word} | ({' '.join(sphinx_word(p) for p in parts)}))"
+        near = " ".join(sphinx_word(p) for p in parts)
+        return f'({word} | (@({PARTS_FIELDS}) "{near}"~{PARTS_SLOP}))'
 
-    def _words(self, unit: Unit, words_only: str, all_fields: str, any_term: bool = False) -> str:
-        """The unit matched by its analysed words (a phrase: in order, in the words fields)."""
+    def _unit(self, unit: Unit, all_fields: str, any_term: bool = False, loose: tuple[str, ...] = (),
+              common: frozenset[str] = frozenset()) -> str:
+        """One typed word or phrase as MATCH text, from the plan's tiers: its words (with their parts), its
+        literal text (a phrase of bigrams), and (any-word supplement) its loose words."""
+        literal = ""
+        if unit.literal:
+            key = unit.literal
+            literal = f'(@bigrams "{" ".join(sphinx_word(key[i:i + 2]) for i in range(len(key) - 1))}")'
         if unit.phrase:
-            return f'(@({words_only}) "{" ".join(sphinx_word(t) for t in unit.terms)}")'
-        parts = [self._term(t, all_fields, unit.exact) for t in unit.terms]
-        return f"(@({all_fields}) ({(' | ' if any_term else ' ').join(parts)}))"
+            return literal or f"(@marker {MARKER} -@marker {MARKER})"
+        words = [self._term(t, p) for t, p in zip(unit.terms, unit.parts, strict=True)]
+        if any_term and len(words) > 1:
+            chosen = [w for w, t in zip(words, unit.terms, strict=True) if t not in common] or words
+            extra = [w for w, t in zip(words, unit.terms, strict=True) if t in common and w not in chosen]
+            inner = f"(@({all_fields}) ({' | '.join(chosen)}))"
+            if extra:
+                inner = f"({inner} MAYBE (@({all_fields}) ({' | '.join(extra)})))"
+        else:
+            inner = f"(@({all_fields}) ({' '.join(words)}))"
+        alternatives = [inner] + ([literal] if literal else [])
+        if loose:
+            alternatives.append(f"(@({all_fields}) ({' | '.join(sphinx_word(w) for w in loose)}))")
+        return alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(alternatives) + ")"
 
-    def _unit(self, unit: Unit, words_only: str, all_fields: str, with_bigrams: bool = True,
-              any_term: bool = False, known: Callable[[str], bool] | None = None,
-              literal: list | None = None) -> str:
-        """One unit as MATCH text. Its fallback for text jieba cut differently (as Whoosh's _unit_query) is
-        only for a quoted phrase or a word the index does not know (``known``): the bigram phrase when the
-        index has a bigram field; else, when ``literal`` (a list) is given, the phrase's whole words (anchors),
-        with (unit, anchors) appended to ``literal`` so search() keeps only sections whose text has it."""
-        inner = self._words(unit, words_only, all_fields, any_term)
-        if not with_bigrams or (not unit.phrase and known is not None and all(known(t) for t in unit.terms)):
-            return inner
-        if not self.analyzer.bigram_fallback:
-            if literal is None:
-                return inner
-            anchors = literal_anchors(unit, known)
-            if not anchors:
-                return inner
-            literal.append((unit, anchors))
-            return f"({inner} | {_anchor_match(anchors)})"
-        grams = [sphinx_word(t.text) for t in analysis.bigrams(unit.raw)]
-        if len(grams) >= 2:
-            return f'({inner} | (@bigrams "{" ".join(grams)}"))'
-        return inner
+    def to_match(self, pq: ParsedQuery, relaxed: Relaxed | None = None) -> str | None:
+        """The plan → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token); with
+        ``relaxed`` (ParsedQuery.relaxed), its any-word supplement."""
+        def clause(c) -> str:
+            return "(" + " | ".join(
+                self._unit(u, EVERY, any_term=relaxed is not None,
+                           loose=relaxed.loose.get(u.raw, ()) if relaxed else (),
+                           common=relaxed.common if relaxed else frozenset())
+                for u in c.alternatives) + ")"
 
-    def to_match(self, pq: ParsedQuery, any_match: bool = False, known: Callable[[str], bool] | None = None,
-                 literal: list | None = None) -> str | None:
-        """Our query tree → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token).
-        ``known`` and ``literal`` as in _unit (Whoosh's to_whoosh takes the same two)."""
-        clauses = ["(" + " | ".join(self._unit(u, WORDS, EVERY, any_term=any_match, known=known, literal=literal)
-                                    for u in c.alternatives) + ")" for c in pq.must]
-        if any_match and len(clauses) > 1:
+        clauses = [clause(c) for c in (relaxed.any_of if relaxed else pq.must)]
+        if relaxed is not None and clauses:
             clauses = ["(" + " | ".join(clauses) + ")"]
-        clauses += [self._unit(u, "w_title,w_doc", "w_title,w_doc,s_title,s_doc", with_bigrams=False)
-                    for u in pq.title]
+            if relaxed.optional:
+                clauses = [f"({clauses[0]} MAYBE ({' | '.join(clause(c) for c in relaxed.optional)}))"]
+        title = "w_title,w_doc,s_title,s_doc"
+        clauses += [f'(@(w_title,w_doc) "{" ".join(sphinx_word(t) for t in u.terms)}")' if u.phrase else
+                    f"(@({title}) ({' '.join(sphinx_word(t) for t in u.terms)}))" for u in pq.title]
         if not clauses and not pq.exclude:
             return None
         if not clauses:
             clauses = [f"(@marker {MARKER})"]
-        excluded = [f"-{self._unit(u, WORDS, EVERY)}" for u in pq.exclude]
+        excluded = [f"-{self._unit(u, EVERY)}" for u in pq.exclude]
         return " ".join(clauses + excluded)
 
     def known_terms(self) -> Callable[[str], bool]:
         """Whether the text field has a word (vocab.json of the live generation, read once per change)."""
+        counts = self._vocab_counts()
+        return counts.__contains__
+
+    def _vocab_counts(self) -> Counter:
         gen = self.current_generation()
         path = gen / "vocab.json" if gen else None
         try:
@@ -559,46 +564,8 @@ class SphinxStore(GenerationFiles):
             stamp = None
         cached = getattr(self, "_known_cache", None)
         if cached is None or cached[0] != stamp:
-            cached = self._known_cache = (stamp, frozenset(self._vocab(gen)))
-        return cached[1].__contains__
-
-    def _literal_ids(self, pq: ParsedQuery, any_match: bool, literal: list) -> list[int]:
-        """The sections the literal fallback adds: for each (unit, anchors), up to LITERAL_SCAN sections with
-        the anchors whose heading + text holds the unit's text; of those, the ones where every must clause
-        (any one with ``any_match``) matches by words or by literal text. Title, exclusions and filters are
-        left to the ranked query."""
-        dist = self.spec.dist_index(self._live())
-        has_text: dict[int, set[int]] = {}
-
-        def scan(cur):
-            for unit, anchors in literal:
-                needle = analysis.squash(unit.raw)
-                rows = _fetch(cur, f"SELECT id, heading, text FROM {dist} WHERE MATCH(%s) ORDER BY id ASC "
-                              f"LIMIT 0, {LITERAL_SCAN} OPTION max_matches={LITERAL_SCAN}, ranker=none",
-                              (_anchor_match(anchors),))
-                has_text[id(unit)] = {int(r["id"]) for r in rows
-                                      if needle in analysis.squash(r["heading"] + "\n" + r["text"])}
-
-        self._read(scan)
-        candidates = sorted(set().union(*has_text.values()))
-        if not candidates:
-            return []
-        listed = ", ".join(map(str, candidates))
-        cap = len(candidates)
-
-        def by_words(cur, unit: Unit) -> set[int]:
-            match = self._words(unit, WORDS, EVERY, any_term=any_match)
-            rows = _fetch(cur, f"SELECT id FROM {dist} WHERE MATCH(%s) AND id IN ({listed}) LIMIT 0, {cap} "
-                          f"OPTION max_matches={cap}, ranker=none", (match,))
-            return {int(r["id"]) for r in rows}
-
-        def clauses(cur) -> list[set[int]]:
-            return [set().union(*(by_words(cur, u) | has_text.get(id(u), set()) for u in c.alternatives))
-                    for c in pq.must]
-
-        matched = self._read(clauses)
-        keep = set().union(*matched) if any_match else set(candidates).intersection(*matched)
-        return sorted(keep)
+            cached = self._known_cache = (stamp, self._vocab(gen))
+        return cached[1]
 
     def _ranker(self) -> str:
         weights = ", ".join(f"{f}={w}" for f, w in FIELD_WEIGHTS.items())
@@ -611,18 +578,18 @@ class SphinxStore(GenerationFiles):
 
     def search(self, pq: ParsedQuery, limit: int, *, any_match: bool = False, sort: str = "relevance",
                facets: bool = True, filters: dict[str, str] | None = None) -> SphinxRawResult:
-        fallback = self.analyzer.bigram_fallback
-        match = self.to_match(pq, any_match, known=self.known_terms() if fallback else None)
-        result = self._search(pq, match, limit, sort, facets, filters)
-        if result.total or fallback or not pq.must:
-            return result
-        # Nothing by the words alone and no bigram field: try the phrases (and unknown words) as literal text.
-        literal: list = []
-        second = self.to_match(pq, any_match, known=self.known_terms(), literal=literal)
-        if not literal:
-            return result
-        ids = self._literal_ids(pq, any_match, literal)
-        return self._search(pq, second, limit, sort, facets, filters, ids=ids) if ids else result
+        relaxed = None
+        backed_off: list[tuple[str, tuple[str, ...]]] = []
+        if any_match:
+            counts = self._vocab_counts()
+            sections = max(1, self.doc_count())
+            relaxed = pq.relaxed(lambda t: counts.get(t, 0) / sections)
+            backed_off = [(u.raw, relaxed.loose[u.raw]) for c in pq.must for u in c.alternatives
+                          if relaxed.loose.get(u.raw) and not self._search(pq, self._unit(u, EVERY), 1, "relevance",
+                                                                           False, None).total]
+        result = self._search(pq, self.to_match(pq, relaxed), limit, sort, facets, filters)
+        result.backed_off = backed_off
+        return result
 
     def _search(self, pq: ParsedQuery, match: str | None, limit: int, sort: str, facets: bool,
                 filters: dict[str, str] | None, ids: list[int] | None = None) -> SphinxRawResult:
@@ -855,20 +822,9 @@ def _row_dict(row: tuple) -> dict:
 
 
 def _highlight_terms(pq: ParsedQuery) -> set[str]:
-    """The analysed words a hit may have matched: the query's words and the dictionary parts of long ones
-    (what snippets mark; Sphinx does not say per hit, and marking only uses the ones present)."""
-    out = set(pq.highlight_terms())
-    for c in pq.must:
-        for u in c.alternatives:
-            if not u.exact:
-                for t in u.terms:
-                    if len(t) >= 4:
-                        out.update(analysis.cover_subwords(t))
-    return out
-
-
-def _anchor_match(anchors: list[str]) -> str:
-    return f"(@({ANCHOR_FIELDS}) ({' '.join(sphinx_word(a) for a in anchors)}))"
+    """The analysed words a hit may have matched (the plan's: Sphinx does not say per hit, and marking only
+    uses the ones present)."""
+    return pq.highlight_terms()
 
 
 def _agents_failed(warnings: list[str]) -> bool:

@@ -39,19 +39,20 @@ from whoosh.writing import SegmentWriter
 
 from indexer import analysis, whoosh_arrays
 from indexer.model import SectionRecord
-from indexer.query import ParsedQuery, Unit, literal_anchors
+from indexer.query import LITERAL_WEIGHT, LOOSE_WEIGHT, PARTS_WEIGHT, ParsedQuery, Unit
 from indexer.sketch import Sketch, make_sketch
-from indexer.whoosh_codec import CompactCodec, VarintPositions
+from indexer.whoosh_arrays import LiteralQuery
+from indexer.whoosh_codec import CompactCodec, GramSet, VarintPositions
 
 # The stored record is a tuple in SectionRecord's field order: the layout is part of the format, so an index
 # written with other fields is refused (and rebuilt by `unionsearch index`) rather than read into wrong fields.
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SectionRecord))
-FORMAT_VERSION = "5-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest()[:8]
+FORMAT_VERSION = "6-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest()[:8]
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
-BIGRAM_BOOST = 0.25
-SUBWORD_BOOST = 0.5
 PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
+PARTS_SLOP = 4  # a long word's parts count where they stand in order, at most this many words apart
+PARTS_FIELDS = ("text", "heading")
 # Counting matches (for the total and the facets) walks every match in Python; past COUNT_EXACT matches the
 # total is estimated from how far through the index the walk got, and the facet counts are scaled up.
 COUNT_EXACT = 1000
@@ -59,13 +60,11 @@ FACET_FIELDS = {"year": "year_key", "site": "site", "org_type": "org_type"}
 COVERAGE_BONUS = 0.9  # Whoosh's coordination bonus for any-word queries: more words matched ranks higher
 
 
-LITERAL_SCAN = 4000  # candidates per segment a phrase without a bigram field may read to check its text
-
-
 class _BestOfMatcher(DisjunctionMaxMatcher):
-    """whoosh-reloaded's DisjunctionMaxMatcher, fixed: its score took the higher of both sides even when they
-    stood on different documents (a score from another section), and its replace() dropped the remaining
-    matches of one side once the other ran out."""
+    """Alternatives in order of preference: a section scores by the first alternative that matches it (the
+    word itself before its parts, its text cut otherwise, its loose words), whatever the later ones would give.
+    (whoosh-reloaded's DisjunctionMaxMatcher also took scores from another section, and its replace() dropped
+    the remaining matches of one side once the other ran out.)"""
 
     def score(self):
         a, b = self.a, self.b
@@ -73,10 +72,7 @@ class _BestOfMatcher(DisjunctionMaxMatcher):
             return b.score()
         if not b.is_active():
             return a.score()
-        ida, idb = a.id(), b.id()
-        if ida != idb:
-            return a.score() if ida < idb else b.score()
-        return max(a.score(), b.score())
+        return a.score() if a.id() <= b.id() else b.score()
 
     def replace(self, minquality=0):
         a, b = self.a, self.b
@@ -88,52 +84,11 @@ class _BestOfMatcher(DisjunctionMaxMatcher):
 
 
 class BestOf(wq.DisjunctionMax):
-    """Alternatives for one query word: a section matching several scores by the best of them, not their sum."""
+    """The ways one query word may match, best kind first: a section scores by the first that matches it, not
+    the sum (it would count 职工之家 twice) nor the highest (a loose match in a long title would beat the word)."""
 
     def _matcher(self, subs, searcher, context):
-        r = searcher.reader()
-        return self._tree_matcher(subs, _BestOfMatcher, searcher, context, lambda q: q.estimate_size(r))
-
-
-class LiteralQuery(wq.Query):
-    """Sections whose heading or text contains ``literal`` (normalised, spaces ignored), found among the
-    matches of ``anchor`` (the phrase's whole words) by reading their stored text. The fallback for a quoted
-    phrase that does not start and end on jieba's word boundaries ("会建成温暖") when the index has no bigram
-    field: exact, and bounded by LITERAL_SCAN candidates per segment."""
-
-    def __init__(self, anchor: wq.Query, literal: str, boost: float = 1.0):
-        self.anchor, self.literal, self.boost = anchor, analysis.squash(literal), boost
-
-    def __eq__(self, other):
-        return (type(other) is type(self) and other.literal == self.literal and other.anchor == self.anchor
-                and other.boost == self.boost)
-
-    def __hash__(self):
-        return hash((type(self), self.literal, self.boost))
-
-    def __repr__(self):
-        return f"LiteralQuery({self.anchor!r}, {self.literal!r})"
-
-    def estimate_size(self, ixreader):
-        return self.anchor.estimate_size(ixreader)
-
-    def estimate_min_size(self, ixreader):
-        return 0
-
-    def matcher(self, searcher, context=None):
-        from whoosh.matching import ListMatcher
-
-        ids = []
-        if self.literal:
-            for n, docnum in enumerate(_leaf_matches(self.anchor, searcher)):
-                if n >= LITERAL_SCAN:
-                    break
-                record = _load_record(searcher, docnum)
-                if self.literal in analysis.squash(record.heading + "\n" + record.text):
-                    ids.append(docnum)
-        if not ids:
-            return NullMatcher()
-        return ListMatcher(ids, all_weights=self.boost)
+        return self._tree_matcher(subs, _BestOfMatcher, searcher, context, None)  # a tree in the given order
 
 
 def _leaf_matches(q: wq.Query, searcher) -> Iterator[int]:
@@ -226,11 +181,15 @@ class WordTokenizer(_TokenStream):
         return found
 
 
-class BigramTokenizer(_TokenStream):
-    """Character bigrams: the fallback when jieba cuts a query differently from the text."""
+class GramTokenizer(_TokenStream):
+    """The distinct character bigrams of a value's literal key (heading + text): the ``grams`` field, through
+    which a word's text is found where jieba cut it otherwise (whoosh_arrays.LiteralQuery)."""
+
+    def grams_of(self, value: str) -> list[str]:
+        return analysis.grams(analysis.literal_key(value))
 
     def _tokens(self, value, mode):
-        return analysis.bigrams(value)
+        return [analysis.Token(g, i, 0, 0) for i, g in enumerate(self.grams_of(value))]
 
 
 def _text(analyzer) -> wf.TEXT:
@@ -252,7 +211,7 @@ def make_schema() -> wf.Schema:
         document=_text(words),
         heading=_text(words),
         text=_text(words),
-        bigrams=_text(BigramTokenizer()),
+        grams=wf.FieldType(GramSet(), GramTokenizer(), scorable=False),
         date=wf.ID(sortable=True),
         year=wf.NUMERIC(sortable=True),
         year_key=wf.ID(sortable=True),  # the year as text, for facet counts ("" when unknown)
@@ -323,6 +282,8 @@ class RawResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     incomplete: bool = False  # some shard did not answer (distributed backends only)
     estimated: bool = False  # total (and facets) estimated from the first COUNT_EXACT matches
+    # any-word searches: (typed word, its back-off words) for each word that matched nothing by itself
+    backed_off: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 def _record(stored: dict) -> SectionRecord:
@@ -336,12 +297,21 @@ def _load_record(searcher, docnum: int) -> SectionRecord:
     return _record(searcher.stored_fields(docnum))
 
 
+_HEADING, _TEXT = RECORD_FIELDS.index("heading"), RECORD_FIELDS.index("text")
+
+
+def _literal_text(searcher, docnum: int) -> str:
+    """What a section's literal key is taken from (as its ``grams`` field): heading and text."""
+    values = searcher.stored_fields(docnum)["record"]
+    return values[_HEADING] + "\n" + values[_TEXT]
+
+
 def _fields(record: SectionRecord) -> dict:
     return dict(
         record=tuple(getattr(record, name) for name in RECORD_FIELDS), doc_id=record.doc_id,
         source=record.source, section_index=record.section_index, page_title=record.page_title,
         document=record.document, heading=record.heading, text=record.text,
-        bigrams="\n".join((record.heading, record.text)) if _ANALYZER.bigram_fallback else "",
+        grams="\n".join((record.heading, record.text)),
         date=record.date or "", year=record.year, year_key=str(record.year or ""), site=record.site or "",
         site_keys=site_keys(record.site), org_type=record.org_type or "", hit_key=pack_hit_key(record),
     )
@@ -558,66 +528,83 @@ class Store(GenerationFiles):
         with self.searcher() as s:
             return str(self.dir), self._local.gen.name, s.reader().generation()
 
-    def _term_query(self, term: str, fields_boosts: dict[str, float], exact: bool = False) -> wq.Query:
-        q = wq.Or([wq.Term(f, term, boost=b) for f, b in fields_boosts.items()])
-        if exact or len(term) < 4:
-            return q
-        # A long query word also matches its dictionary parts (拔河比赛 → 拔河 + 比赛), scored lower:
-        # jieba may have cut the document's text differently. The whole word and its parts are alternatives: a
-        # section scores by the better of the two, not both (it would count 职工之家 twice, and 职工 anywhere).
-        parts = analysis.cover_subwords(term)
+    @staticmethod
+    def _words_query(terms, fields_boosts: dict[str, float]) -> wq.Query:
+        """All of ``terms``, each in any of the fields."""
+        parts = [wq.Or([wq.Term(f, t, boost=b) for f, b in fields_boosts.items()]) for t in terms]
+        return parts[0] if len(parts) == 1 else wq.And(parts)
+
+    def _term_query(self, term: str, parts: tuple[str, ...], fields_boosts: dict[str, float]) -> wq.Query:
+        """A word, or (scored lower) the dictionary parts that cover it, in order and near each other in the
+        text or a heading (拔河、跳绳等比赛 for 拔河比赛). Alternatives: a section scores by the better of the two,
+        not both (it would count 职工之家 twice)."""
+        q = self._words_query([term], fields_boosts)
         if not parts:
             return q
-        part_q = wq.And([wq.Or([wq.Term(f, p, boost=b * SUBWORD_BOOST) for f, b in fields_boosts.items()])
-                         for p in parts])
-        return BestOf([q, part_q])
+        near = [wq.Phrase(f, list(parts), slop=PARTS_SLOP, boost=fields_boosts[f] * PARTS_WEIGHT)
+                for f in PARTS_FIELDS if f in fields_boosts]
+        if not near:
+            return q
+        return BestOf([q, near[0] if len(near) == 1 else wq.Or(near)])
 
-    def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], with_bigrams: bool = True,
-                    any_term: bool = False, known=None, literal: bool = False) -> wq.Query:
-        if unit.phrase:
-            word = wq.Or([wq.Phrase(f, list(unit.terms), boost=b) for f, b in fields_boosts.items()])
-        else:
-            parts = [self._term_query(t, fields_boosts, unit.exact) for t in unit.terms]
-            word = wq.Or(parts, scale=COVERAGE_BONUS) if any_term else wq.And(parts)
-        # The bigram fallback (a span query, the costliest part) only where it can find something the words
-        # cannot: a quoted phrase, or a word the index does not know (jieba cut the text differently).
-        if not with_bigrams or (not unit.phrase and known is not None and all(known(t) for t in unit.terms)):
-            return word
-        if not _ANALYZER.bigram_fallback:
-            # Without a bigram field: read the text of the sections that have the phrase's whole words (a
-            # second pass, only when the words alone found nothing).
-            if not literal:
-                return word
-            anchors = literal_anchors(unit, known)
-            if not anchors:
-                return word
-            anchor = wq.And([wq.Or([wq.Term(f, t) for f in ("text", "heading")]) for t in anchors])
-            return wq.Or([word, LiteralQuery(anchor, unit.raw, boost=BIGRAM_BOOST)])
-        grams = [t.text for t in analysis.bigrams(unit.raw)]
-        if len(grams) >= 2:
-            return wq.Or([word, wq.Phrase("bigrams", grams, boost=BIGRAM_BOOST)])
-        return word
+    def _unit_query(self, unit: Unit, fields_boosts: dict[str, float], any_term: bool = False,
+                    loose: tuple[str, ...] = (), common: frozenset[str] = frozenset()) -> wq.Query:
+        """One typed word or phrase, rendered from the plan's tiers (indexer/query.py): its words (with their
+        covering parts), else its literal text, else (``loose``) its back-off words."""
+        literal = LiteralQuery(unit.literal, _literal_text, boost=1.0 if unit.exact else LITERAL_WEIGHT) \
+            if unit.literal else None
+        if unit.phrase:  # quoted words: the text must occur as typed (punctuation and spaces ignored)
+            return literal if literal is not None else wq.NullQuery
+        words = [self._term_query(t, p, fields_boosts) for t, p in zip(unit.terms, unit.parts, strict=True)]
+        if len(words) == 1:
+            word = words[0]
+        elif not any_term:
+            word = wq.And(words)
+        else:  # any of its selective terms, its common ones only adding to the score
+            chosen = [w for w, t in zip(words, unit.terms, strict=True) if t not in common]
+            extra = [w for w, t in zip(words, unit.terms, strict=True) if t in common]
+            if not chosen:
+                chosen, extra = words, []
+            word = wq.Or(chosen, scale=COVERAGE_BONUS) if len(chosen) > 1 else chosen[0]
+            if extra:
+                word = wq.AndMaybe(word, wq.Or(extra))
+        alternatives = [word]
+        if literal is not None:  # the word's text where jieba cut it otherwise, or with punctuation inside
+            alternatives.append(literal)
+        if loose:
+            low = {f: b * LOOSE_WEIGHT for f, b in fields_boosts.items()}
+            alternatives.append(wq.Or([self._words_query([w], low) for w in loose]))
+        return alternatives[0] if len(alternatives) == 1 else BestOf(alternatives)
 
-    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False, known=None, literal: bool = False) -> wq.Query:
-        """Our query tree → a Whoosh query. ``any_match`` relaxes "every word" to "any word, more is better";
-        ``known(term)`` tells whether the index has a word (then its bigram fallback is left out); ``literal``
-        adds the text-reading fallback for phrases and unknown words (indexes without a bigram field)."""
-        clauses = [wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match, known=known, literal=literal)
-                          for u in c.alternatives]) for c in pq.must]
+    def to_whoosh(self, pq: ParsedQuery, any_match: bool = False, share=None) -> wq.Query:
+        """The plan → a Whoosh query. ``any_match`` renders the any-word supplement (ParsedQuery.relaxed, with
+        ``share(term)``: a word's share of the sections): any selective word, more is better, common words only
+        adding to the score, each word also matching (scored lowest) by its loose words."""
+        relaxed = pq.relaxed(share or (lambda t: 0.0)) if any_match else None
+
+        def clause_query(c) -> wq.Query:
+            return wq.Or([self._unit_query(u, FIELD_BOOSTS, any_term=any_match,
+                                           loose=relaxed.loose.get(u.raw, ()) if relaxed else (),
+                                           common=relaxed.common if relaxed else frozenset())
+                          for u in c.alternatives])
+
+        clauses = [clause_query(c) for c in (relaxed.any_of if relaxed else pq.must)]
         title_fields = {"document": 1.0, "page_title": 1.0}
-        clauses += [self._unit_query(u, title_fields, with_bigrams=False) for u in pq.title]
+        filters = [self._words_query(u.terms, title_fields) if not u.phrase else
+                   wq.Or([wq.Phrase(f, list(u.terms), boost=b) for f, b in title_fields.items()]) for u in pq.title]
         if pq.sites:
-            clauses.append(wq.Or([wq.Term("site_keys", s) for s in pq.sites]))
+            filters.append(wq.Or([wq.Term("site_keys", s) for s in pq.sites]))
         if pq.year_from is not None:
-            clauses.append(wq.NumericRange("year", pq.year_from, pq.year_to))
-        if not clauses:
+            filters.append(wq.NumericRange("year", pq.year_from, pq.year_to))
+        if not clauses and not filters:
             return wq.NullQuery
-        if any_match and pq.must:
-            text_part = wq.Or(clauses[: len(pq.must)], scale=COVERAGE_BONUS)
-            filters = clauses[len(pq.must):]
+        if relaxed is not None and clauses:
+            text_part = wq.Or(clauses, scale=COVERAGE_BONUS) if len(clauses) > 1 else clauses[0]
+            if relaxed.optional:
+                text_part = wq.AndMaybe(text_part, wq.Or([clause_query(c) for c in relaxed.optional]))
             q = wq.And([text_part, *filters]) if filters else text_part
         else:
-            q = wq.And(clauses) if len(clauses) > 1 else clauses[0]
+            q = wq.And(clauses + filters) if len(clauses + filters) > 1 else (clauses + filters)[0]
         # Proximity: sections where the query words stand close together, in order, score higher.
         words = [t for c in pq.must for t in c.alternatives[0].terms]
         if len(words) > 1:
@@ -635,33 +622,41 @@ class Store(GenerationFiles):
         if sort == "date":
             kwargs.update(sortedby=[sorting.FieldFacet("date", reverse=True), sorting.ScoreFacet()])
         with self.searcher() as s:
+            back_off = [u for c in pq.must for u in c.alternatives if u.loose and not self._matches_any(s, u)] \
+                if any_match else []
             reader = s.reader()
-            known = functools.lru_cache(maxsize=None)(lambda t: reader.doc_frequency("text", t) > 0)
-            q = self.to_whoosh(pq, any_match, known=known)
+            sections = max(1, reader.doc_count())
+            q = self.to_whoosh(pq, any_match, lambda t: reader.doc_frequency("text", t) / sections)
             if q is wq.NullQuery:
                 return RawResult(0, [])
+            backed_off = [(u.raw, u.loose) for u in back_off]
             if sort == "relevance":
                 fast = self._search_arrays(s, q, filter_q, limit, facets)
-                if fast is not None and (fast.total or _ANALYZER.bigram_fallback):
+                if fast is not None:
+                    fast.backed_off = backed_off
                     return fast
             # No groupedby here: with it, whoosh-reloaded returns (and scores) every match, not the top `limit`.
             results = s.search(q, **kwargs)
-            if results.is_empty() and not _ANALYZER.bigram_fallback:
-                second = self.to_whoosh(pq, any_match, known=known, literal=True)
-                if second != q:
-                    q, results = second, s.search(second, **kwargs)
             # terms=True would give each hit's matched words, but with it len(results) ignores the filter (a
             # whoosh-reloaded bug); search() derives the words to mark from the query instead.
-            keys = reader.column_reader("hit_key")
+            keys = s.reader().column_reader("hit_key")
             hits = []
             for h in results:
                 id_, doc_id, duplicate_of, sketch = unpack_hit_key(keys[h.docnum])
                 hits.append(RawHit(id_, doc_id, duplicate_of, h.score if isinstance(h.score, float) else 0.0,
                                    sketch=sketch, load=functools.partial(_load_record, s, h.docnum)))
             if not facets:
-                return RawResult(len(results), hits, {})
+                return RawResult(len(results), hits, {}, backed_off=backed_off)
             total, counts, estimated = self._facet_counts(s, q, filter_q)
-            return RawResult(total, hits, counts, estimated=estimated)
+            return RawResult(total, hits, counts, estimated=estimated, backed_off=backed_off)
+
+    def _matches_any(self, s, unit: Unit) -> bool:
+        """Whether some section holds the word (itself, its text or its parts): else it backs off."""
+        q = self._unit_query(unit, FIELD_BOOSTS)
+        try:
+            return bool(len(whoosh_arrays.match(s, q)[0].docnums))
+        except whoosh_arrays.Unsupported:
+            return not s.search(q, limit=1).is_empty()
 
     @staticmethod
     def _search_arrays(s, q: wq.Query, filter_q: wq.Query | None, limit: int, facets: bool) -> RawResult | None:

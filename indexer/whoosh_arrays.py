@@ -32,6 +32,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMat
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
+from indexer.analysis import literal_key
 from indexer.cache import LRU
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per process: about 4 million postings
@@ -40,6 +41,52 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.flo
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
 _EMPTY_SCORES = np.zeros(0, dtype=np.float64)
 _EMPTY = (_EMPTY_IDS, _EMPTY_SCORES, np.zeros(0, dtype=np.int32))
+
+
+LITERAL_VERIFY = 2000  # per segment: literal candidates (beyond the word's own matches) checked against the text
+
+
+class LiteralQuery(wq.Query):
+    """Sections whose heading + text hold ``key`` (a literal key: punctuation and spaces ignored). Found as the
+    sections holding all of its character bigrams (the ``grams`` field), then checked against the stored text
+    (``text_of(leaf_searcher, docnum)``) unless the key is one bigram, or a sibling alternative already matched
+    the section, or more than LITERAL_VERIFY candidates are left (then the bigrams alone decide).
+
+    Scored like one occurrence of a word as rare as the key's rarest bigram, with the section's text length
+    (BM25), times ``boost``: below the word itself, which is at least as rare and may occur more than once."""
+
+    def __init__(self, key: str, text_of, boost: float = 1.0):
+        self.key, self.text_of, self.boost = key, text_of, boost
+        self.grams = tuple(key[i:i + 2] for i in range(len(key) - 1))
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other.key == self.key and other.boost == self.boost
+
+    def __hash__(self):
+        return hash((type(self), self.key, self.boost))
+
+    def __repr__(self):
+        return f"LiteralQuery({self.key!r}, boost={self.boost})"
+
+    def estimate_size(self, ixreader):
+        return min((ixreader.doc_frequency("grams", g) for g in set(self.grams)), default=0)
+
+    def estimate_min_size(self, ixreader):
+        return 0
+
+    def matcher(self, searcher, context=None):
+        """Whoosh's own search (sorting by date, phrases in the title part) gets the same matches and scores."""
+        from whoosh.matching import ListMatcher, NullMatcher
+
+        top = searcher.parent() if searcher.parent else searcher
+        leaf = _Leaf(top, searcher)
+        ids, scores, _ = leaf.literal(self)
+        live = _live(leaf.reader, ids)  # Whoosh's own matchers skip deleted documents; a list matcher must too
+        if live is not None:
+            ids, scores = ids[live], scores[live]
+        if not len(ids):
+            return NullMatcher()
+        return ListMatcher(ids.tolist(), weights=scores.tolist())
 
 
 class Unsupported(Exception):
@@ -291,9 +338,11 @@ class _Leaf:
             scores = scores * q.boost
         return ids.astype(np.int64), scores.astype(np.float64)
 
-    def evaluate(self, q: wq.Query) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def evaluate(self, q: wq.Query, known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(ascending docnums in this segment, scores, how many of the query's terms match each): the same
-        matches and scores as q.matcher()."""
+        matches and scores as q.matcher(). ``known``: inside an alternative (BestOf) only, the documents an
+        earlier alternative matched; a phrase or literal alternative leaves them out (the best alternative's
+        score is theirs already) instead of reading their positions or text."""
         if isinstance(q, wq.Term):
             ids, scores = self.term(q)
             return ids, scores, np.ones(len(ids), dtype=np.int32)
@@ -309,7 +358,7 @@ class _Leaf:
             extra_ids, extra, extra_counts = self.evaluate(q.b)
             return ids, scores + _at(ids, extra_ids, extra), counts + _at(ids, extra_ids, extra_counts)
         if isinstance(q, wq.Or) and type(q) in (wq.Or, wq.DefaultOr):
-            parts = [self.evaluate(s) for s in q.subqueries]
+            parts = [self.evaluate(s, known) for s in q.subqueries]
             if len(parts) == 1:  # Whoosh ignores a one-child compound's boost (and its coordination bonus)
                 return parts[0]
             ids, scores, counts = _union(parts)
@@ -319,7 +368,11 @@ class _Leaf:
                 scores = self._coordinated(q, scores, counts)
             return ids, scores, counts
         if isinstance(q, wq.DisjunctionMax) and not q.tiebreak:
-            parts = [self.evaluate(s) for s in q.subqueries]
+            parts = []
+            for sub in q.subqueries:  # a phrase or literal alternative checks only what the others did not match
+                matched = [p[0] for p in parts if len(p[0])]
+                parts.append(self.evaluate(sub, (np.concatenate(matched) if matched else _EMPTY_IDS) if parts
+                                           else None))
             if len(parts) == 1:
                 return parts[0]
             ids, scores, counts = _union(parts, best=True)
@@ -334,7 +387,57 @@ class _Leaf:
             return ids, scores * q.boost if q.boost != 1.0 else scores, counts
         if isinstance(q, wq.NumericRange):
             return self.numeric_range(q)
+        if isinstance(q, LiteralQuery):
+            return self.literal(q, known)
+        if isinstance(q, wq.Phrase) and known is not None:
+            return self.phrase(q, known)
         raise Unsupported(type(q).__name__)
+
+    def phrase(self, q: wq.Phrase, known: np.ndarray):
+        """A phrase (words in order, at most ``slop`` positions apart) as an alternative: the sum of its words'
+        scores times its boost (Whoosh's phrase score), where their positions say so; ``known`` left out."""
+        if q.fieldname not in self.top.schema or q.char_ranges or len(q.words) < 2:
+            raise Unsupported("phrase")
+        parts = [self.evaluate(wq.Term(q.fieldname, w)) for w in q.words]
+        ids, scores, _ = _intersection(parts)
+        if len(ids) and len(known):
+            keep = ~np.isin(ids, known)
+            ids, scores = ids[keep], scores[keep]
+        if not len(ids):
+            return _EMPTY
+        field = self.top.schema[q.fieldname]
+        where = [_positions(self.reader, q.fieldname, field.to_bytes(w), ids) for w in q.words]
+        near = np.array([_near_in_order([w[d] for w in where], q.slop) for d in ids.tolist()], dtype=bool)
+        ids, scores = ids[near], scores[near] * q.boost
+        return ids, scores, np.ones(len(ids), dtype=np.int32)
+
+    def literal(self, q: LiteralQuery, known: np.ndarray | None = None):
+        """LiteralQuery's matches in this segment (see there); ``known``: docnums matched otherwise, not checked."""
+        if not q.grams or "grams" not in self.top.schema:
+            return _EMPTY
+        field = self.top.schema["grams"]
+        btexts = [field.to_bytes(g) for g in dict.fromkeys(q.grams)]
+        postings = sorted((_read_postings(self.reader, "grams", b)[0] for b in btexts), key=len)
+        ids = postings[0].astype(np.int64)
+        for other in postings[1:]:
+            if not len(ids):
+                return _EMPTY
+            ids = np.intersect1d(ids, other, assume_unique=True)
+        if not len(ids):
+            return _EMPTY
+        if len(q.key) > 2:
+            check = ids if known is None else ids[~np.isin(ids, known)]
+            if 0 < len(check) <= LITERAL_VERIFY:
+                wrong = [d for d in check.tolist() if q.key not in literal_key(q.text_of(self.searcher, d))]
+                if wrong:
+                    ids = ids[~np.isin(ids, np.array(wrong, dtype=np.int64))]
+        w = self.weighting
+        idf = max(self.top.idf("grams", b) for b in btexts)
+        b = w._field_B.get("text", w.B)
+        fl = _lengths(self.reader, "text")[ids]
+        avgfl = self.top.avg_field_length("text") or 1
+        scores = q.boost * idf * (w.K1 + 1) / (1 + w.K1 * ((1 - b) + b * fl / avgfl))
+        return ids, scores.astype(np.float64), np.ones(len(ids), dtype=np.int32)
 
     def numeric_range(self, q: wq.NumericRange):
         """A range of a sortable numeric field, read from its column; a constant score, as in Whoosh."""
@@ -380,20 +483,17 @@ def _terms(q: wq.Query):
 
 
 def _union(parts, best: bool = False):
-    """Documents matching any part; their score is the parts' sum, or with ``best`` their highest (Whoosh's
-    DisjunctionMax, as store.BestOf fixes it: alternatives, not evidence to add up)."""
+    """Documents matching any part; their score is the parts' sum, or with ``best`` the score of the first
+    part that matches them (store.BestOf: alternatives in order of preference, not evidence to add up)."""
     parts = [p for p in parts if len(p[0])]
     if not parts:
         return _EMPTY
     if len(parts) == 1:
         return parts[0]
-    ids, inverse = np.unique(np.concatenate([p[0] for p in parts]), return_inverse=True)
+    ids, first, inverse = np.unique(np.concatenate([p[0] for p in parts]), return_index=True, return_inverse=True)
     values = np.concatenate([p[1] for p in parts])
-    if best:
-        scores = np.full(len(ids), -np.inf)
-        np.maximum.at(scores, inverse, values)
-    else:
-        scores = np.bincount(inverse, weights=values, minlength=len(ids))
+    # The parts are concatenated in order: with ``best``, a document's first occurrence is its preferred part.
+    scores = values[first] if best else np.bincount(inverse, weights=values, minlength=len(ids))
     counts = np.bincount(inverse, weights=np.concatenate([p[2] for p in parts]), minlength=len(ids))
     return ids, scores, counts.astype(np.int32)
 
@@ -459,20 +559,27 @@ def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matc
     return Matches(np.concatenate(all_ids), np.concatenate(all_scores)), optional
 
 
-def _check(q: wq.Query) -> None:
-    """Raise Unsupported unless every node of q can be evaluated here (before any work is done)."""
+def _check(q: wq.Query, alternative: bool = False) -> None:
+    """Raise Unsupported unless every node of q can be evaluated here (before any work is done). A phrase can,
+    as a later alternative of a BestOf (``alternative``)."""
     if isinstance(q, wq.Term) or q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
         return
-    if isinstance(q, wq.NumericRange):
+    if isinstance(q, (wq.NumericRange, LiteralQuery)):
         return
     if isinstance(q, (wq.AndNot, wq.AndMaybe)):
         _check(q.a)
         _check(q.b)
         return
-    if type(q) in (wq.Or, wq.DefaultOr, wq.And) or (isinstance(q, wq.DisjunctionMax) and not q.tiebreak):
-        for s in q.subqueries:
-            _check(s)
+    if isinstance(q, wq.DisjunctionMax) and not q.tiebreak:
+        for n, s in enumerate(q.subqueries):
+            _check(s, alternative=n > 0)
         return
+    if type(q) in (wq.Or, wq.DefaultOr, wq.And):
+        for s in q.subqueries:
+            _check(s, alternative and type(q) is not wq.And)
+        return
+    if alternative and isinstance(q, wq.Phrase) and not q.char_ranges and len(q.words) > 1:
+        return  # a later alternative of a BestOf (Leaf.phrase)
     raise Unsupported(type(q).__name__)
 
 

@@ -44,6 +44,21 @@ def decode_varints(data: bytes) -> list[int]:
     return out
 
 
+class GramSet(formats.Existence):
+    """Whoosh's Existence format for the ``grams`` field: whether a section holds a character bigram of its
+    literal text (no frequency, no positions: what the literal fallback needs, at a fraction of the cost of a
+    positional bigram field). The analyzer hands the bigrams over directly."""
+
+    def word_values(self, value, analyzer, **kwargs):
+        grams_of = getattr(analyzer, "grams_of", None)
+        if grams_of is None or not isinstance(value, str):
+            yield from super().word_values(value, analyzer, **kwargs)
+            return
+        fb = self.field_boost
+        for gram in grams_of(value):
+            yield gram, 1, fb, b""
+
+
 class VarintPositions(formats.Positions):
     """Whoosh's Positions format (frequency, weight, positions), encoded as varints: count, then deltas."""
 

@@ -12,12 +12,10 @@ from contextlib import contextmanager
 import pytest
 
 from indexer import cluster
-from indexer.build import build_index, index_corpus, make_analyzer
-from indexer.engine import open_store
+from indexer.build import index_corpus, make_analyzer
 from indexer.query import parse_query
 from indexer.search import SearchOptions, result_to_json, search
 
-from conftest import make_config
 from test_query import ODD_QUERIES
 
 NO_SEARCHD = "searchd not installed (apt-get install -y sphinxsearch); CI installs it"
@@ -210,55 +208,24 @@ def test_match_text_is_escaped(sphinx_store):
     for text in ODD_QUERIES + ['maybe near sentence paragraph', 'MAYBE NEAR/3 SENTENCE', '@text 工会', 'a^2 b$']:
         match = sphinx_store.to_match(parse_query(text, sphinx_store.analyzer))
         if match:  # only our own operators and word characters reach searchd
-            assert set(match) <= set('()|-@" ,_') | {c for c in match if c.isalnum()}
+            assert set(match) <= set('()|-@" ,_~') | {c for c in match if c.isalnum()}
 
 
-# ---- analysis.bigram_fallback: the same switch and the same phrase semantics on both backends ------------------
+# ---- the plan's literal tier: the bigrams of every section's literal key, on both backends ---------------------
 
-@pytest.fixture(scope="session", params=[False, True], ids=["bigrams-off", "bigrams-on"])
-def bigram_pair(request, tmp_path_factory):
-    """(setting, Whoosh store, sphinx store) over scraped/, both built with bigram_fallback = setting (off is the
-    default; a one-node cluster of its own for on, so the session cluster's indexes are not shared)."""
-    on = request.param
-    if not on:
-        return on, request.getfixturevalue("store"), request.getfixturevalue("sphinx_store")
-    tmp = tmp_path_factory.mktemp("bigrams-on")
-    config = make_config(tmp, analysis={"bigram_fallback": True})
-    var = tmp / "cluster"
-    spec = start_cluster(var, nodes=1, shards=1)
-    request.addfinalizer(lambda: cluster.stop(var))
-    with whoosh_analyzer(None):  # building opens Stores, which set the Whoosh module's analyser
-        whoosh = open_store(config)
-        report = build_index(config, whoosh, progress=False, workers=1)
-        assert report.indexed == report.pages, report.summary()
-        sphinx = new_sphinx_store(config, spec, tmp / "state")
-        report = index_sphinx(config, sphinx, full=True)
-        assert report.indexed == report.pages, report.summary()
-    return on, whoosh, sphinx
+@pytest.fixture(scope="session")
+def bigram_pair(store, sphinx_store):
+    """(Whoosh store, sphinx store) over scraped/: the literal queries below compare the two."""
+    return store, sphinx_store
 
 
-@contextmanager
-def whoosh_analyzer(store):
-    """Search ``store`` (a Whoosh Store) with its own analyser: indexer.store keeps one analyser per process
-    (the last Store opened), and the session's stores use the default bigram_fallback. None: only restore."""
-    import indexer.store
-
-    saved = indexer.store._ANALYZER
-    if store is not None:
-        indexer.store._ANALYZER = store.analyzer
-    try:
-        yield store
-    finally:
-        indexer.store._ANALYZER = saved
-
-
-def test_bigram_field_follows_the_setting(bigram_pair):
-    on, _, sphinx = bigram_pair
+def test_every_section_has_its_bigrams(bigram_pair):
+    _, sphinx = bigram_pair
     dist = sphinx.spec.dist_index(sphinx._live())
     rows = sphinx._read(lambda cur: _count(cur, f"SELECT COUNT(*) FROM {dist} WHERE MATCH('@bigrams 职工')"))
-    assert (rows > 0) == on
+    assert rows > 0
     match = sphinx.to_match(parse_query('"会建成温暖" 职工', sphinx.analyzer))
-    assert ("@bigrams" in match) == on
+    assert '@bigrams "会建 建成 成温 温暖"' in match
 
 
 # Phrases that start or end inside a jieba word, alone and with other words, OR, exclusions and filters; a word
@@ -273,9 +240,8 @@ LITERAL_QUERIES = ['"会建成温暖"', '"建成温暖的职工"', '"会建成�
 
 @pytest.mark.parametrize("text", LITERAL_QUERIES)
 def test_literal_phrases_match_the_same(bigram_pair, text):
-    _, whoosh_store, sphinx = bigram_pair
-    with whoosh_analyzer(whoosh_store):
-        whoosh = search(whoosh_store, text, ALL)
+    whoosh_store, sphinx = bigram_pair
+    whoosh = search(whoosh_store, text, ALL)
     ours = search(sphinx, text, ALL)
     assert (ours.total, ours.partial) == (whoosh.total, whoosh.partial)
     if whoosh.total <= ALL.per_page:
@@ -291,3 +257,29 @@ def test_literal_phrases_match_the_same(bigram_pair, text):
 def _count(cur, sql: str) -> int:
     cur.execute(sql)
     return int(cur.fetchall()[0][0])
+
+
+def _judged_ndcg(backend_store) -> float:
+    """nDCG@10 on the judged set (bench/relevance/queries.json), with ../shared/tools/eval_search.py's scoring."""
+    import importlib.util
+
+    from conftest import ROOT, SHARED
+
+    spec = importlib.util.spec_from_file_location("eval_search", SHARED / "tools" / "eval_search.py")
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    queries = [q for q in json.loads((ROOT / "bench" / "relevance" / "queries.json").read_text(encoding="utf-8"))
+               if q["rel"]]
+    total = 0.0
+    for q in queries:
+        hits = [{"source": h.record.source, "heading": h.record.heading, "text": h.record.text}
+                for h in search(backend_store, q["q"], SearchOptions(per_page=10, snippets=False)).hits]
+        gains, _ = ev.judge(hits, q["rel"])
+        total += ev.dcg(gains) / ev.dcg(sorted((j["g"] for j in q["rel"]), reverse=True))
+    return total / len(queries)
+
+
+def test_both_backends_rank_the_judged_set_alike(store, sphinx_store):
+    """Both backends render the same plan (indexer/query.py): their relevance on the judged set is within 0.02."""
+    whoosh, sphinx = _judged_ndcg(store), _judged_ndcg(sphinx_store)
+    assert abs(whoosh - sphinx) <= 0.02, (whoosh, sphinx)

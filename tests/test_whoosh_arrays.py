@@ -117,11 +117,26 @@ def test_deleted_sections_are_not_found(segmented):
             assert len(matches.docnums) and not deleted & set(matches.docnums.tolist())
 
 
-def test_phrases_fall_back_to_whoosh(segmented):
-    pq = parse_query('"工会 工作"', segmented.analyzer)
+def test_title_phrases_fall_back_to_whoosh(segmented):
+    # A quoted phrase in the text is a literal (evaluated here); one in a title is a Whoosh phrase.
+    pq = parse_query('title:"工会 工作"', segmented.analyzer)
     with segmented.searcher() as s, pytest.raises(whoosh_arrays.Unsupported):
         whoosh_arrays.match(s, segmented.to_whoosh(pq))
     assert segmented.search(pq, 10).total > 0
+
+
+@pytest.mark.parametrize("text", ['"工会 工作"', '"会建成温暖"', "劳动竞赛", "拔河比赛", "职工之家", "教职工疗休养"])
+def test_literal_and_parts_alternatives_score_as_whoosh(segmented, monkeypatch, text):
+    """The literal text and a long word's parts near each other: the same matches and scores as Whoosh's own
+    matchers (LiteralQuery.matcher, Phrase), with deleted sections left out."""
+    pq = parse_query(text, segmented.analyzer)
+    with segmented.searcher() as s:
+        whoosh_arrays.match(s, segmented.to_whoosh(pq))  # evaluated here, no Unsupported
+    mine = segmented.search(pq, 200)
+    _whoosh_only(monkeypatch)
+    theirs = segmented.search(pq, 200)
+    assert mine.total == theirs.total > 0
+    assert _same_ranking([(h.id, h.score) for h in mine.hits], [(h.id, h.score) for h in theirs.hits])
 
 
 def test_postings_cache_stays_within_its_budget():

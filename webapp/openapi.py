@@ -73,6 +73,8 @@ SCHEMAS: dict = {
                             "and the facet counts were extrapolated from the first few thousand matches."},
         "notice": _nullable("string", "A message for the reader about these results (Chinese)."),
         "suggestion": _nullable("string", "\"Did you mean\": a spelling that finds more, when one exists."),
+        "corrected": _nullable("string", "When the query found nothing and its suggestion finds something: the "
+                               "suggestion, whose results are shown instead (the notice says so)."),
         "facets": {"type": "object", "additionalProperties": False, "required": ["year", "site", "org_type"],
                    "description": "Counts of matching sections per filter value, most frequent first.",
                    "properties": {"year": COUNTS, "site": COUNTS, "org_type": COUNTS}},
