@@ -4,8 +4,10 @@ Analysis stays ours. Each section is one row of a real-time index: our analyser'
 order (``w_*`` fields, so phrases work), the sub-words it stacks on a word's position (``s_*`` fields: Sphinx
 text cannot stack tokens), the character bigrams of the literal key of heading + text (``bigrams``, in order:
 a phrase of them is the literal text, punctuation and spaces ignored) and the stored record as string
-attributes. Field weights mirror Whoosh's FIELD_BOOSTS and the plan's weights; ranking is BM25F plus a
-proximity term (``ranker=expr``). searchd only
+attributes. Field weights mirror Whoosh's FIELD_BOOSTS (the literal ``bigrams`` field weighs least, as the
+literal tier ranks below the words); ranking is the field-weighted TF-IDF sum plus a proximity term
+(``ranker=expr``): searchd 2.2.11's ``bm25f()`` gives a constant 0.5 on these RT indexes (measured: every
+section scored 500 for every query), which left ranking to proximity alone. searchd only
 splits on spaces: its charset_table makes CJK, digits and a..z word characters, with no n-grams, morphology or
 stopwords; an analysed term holding anything else is replaced by an opaque hash token, at index and query time
 alike.
@@ -49,7 +51,7 @@ from pymysql.constants import CLIENT
 from indexer import analysis
 from indexer.cluster import GENERATIONS, STRING_ATTRS, TEXT_FIELDS, ClusterError, ClusterSpec, Node
 from indexer.model import SectionRecord
-from indexer.query import LITERAL_WEIGHT, ParsedQuery, Relaxed, Unit
+from indexer.query import ParsedQuery, Relaxed, Unit
 from indexer.store import (
     FIELD_BOOSTS,
     PARTS_SLOP,
@@ -67,9 +69,9 @@ WORD_FIELDS = {"page_title": ("w_title", "s_title"), "document": ("w_doc", "s_do
                "heading": ("w_head", "s_head"), "text": ("w_text", "s_text")}
 WEIGHT_SCALE = 20  # Sphinx field weights are integers: FIELD_BOOSTS × 20 (bigrams 0.25 → 5)
 FIELD_WEIGHTS = {f: round(FIELD_BOOSTS[attr] * WEIGHT_SCALE) for attr, pair in WORD_FIELDS.items() for f in pair}
-FIELD_WEIGHTS.update(bigrams=round(LITERAL_WEIGHT * WEIGHT_SCALE), marker=1)
-# Ranking: BM25F over the weighted fields, plus a bonus for query words standing together (lcs: the longest
-# run of query words in query order in a field), as Whoosh's proximity phrase does.
+FIELD_WEIGHTS.update(bigrams=1, marker=1)  # the literal tier: below every word field, as BestOf ranks it
+# Ranking: TF-IDF over the weighted fields (see the module docstring on bm25f), plus a bonus for query words
+# standing together (lcs: the longest run of query words in query order in a field), as Whoosh's proximity does.
 PROXIMITY = 30
 K1, B = 1.2, 0.75
 MARKER = "usall"
@@ -569,7 +571,7 @@ class SphinxStore(GenerationFiles):
 
     def _ranker(self) -> str:
         weights = ", ".join(f"{f}={w}" for f, w in FIELD_WEIGHTS.items())
-        return (f"ranker=expr('bm25f({K1}, {B}) * 1000 + {PROXIMITY} * sum((lcs - 1) * user_weight)'), "
+        return (f"ranker=expr('sum(tf_idf * user_weight) * 1000 + {PROXIMITY} * sum((lcs - 1) * user_weight)'), "
                 f"field_weights=({weights})")
 
     def version(self) -> None:
