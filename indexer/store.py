@@ -51,7 +51,7 @@ FORMAT_VERSION = "6-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest
 # Field boosts (BM25F): a word in a heading says more about a section than the same word in its body.
 FIELD_BOOSTS = {"text": 1.0, "heading": 2.0, "document": 1.2, "page_title": 0.6}
 PROXIMITY_SLOP, PROXIMITY_BOOST = 8, 0.25
-PARTS_SLOP = 4  # a long word's parts count where they stand in order, at most this many words apart
+PARTS_SLOP = 8  # a long word's parts count where they stand in order, at most this many words apart
 PARTS_FIELDS = ("text", "heading")
 # Counting matches (for the total and the facets) walks every match in Python; past COUNT_EXACT matches the
 # total is estimated from how far through the index the walk got, and the facet counts are scaled up.

@@ -58,3 +58,14 @@ def test_bad_values_are_named(data, where):
 def test_overrides_merge_into_sections():
     config = load_config(ROOT / "config.yaml", {"server": {"port": 9001}})
     assert config.server.port == 9001 and config.server.host == "127.0.0.1"
+
+
+def test_a_retired_setting_still_loads(tmp_path):
+    """analysis.bigram_fallback no longer does anything (every index keeps its literal bigrams): an older
+    config file that sets it loads, and an unknown key is still refused."""
+    path = tmp_path / "config.yaml"
+    path.write_text("analysis:\n  bigram_fallback: true\n", encoding="utf-8")
+    assert load_config(path).analysis.synonyms == []
+    path.write_text("analysis:\n  bigram_fallbak: true\n", encoding="utf-8")
+    with pytest.raises(ConfigError):
+        load_config(path)
