@@ -1,4 +1,4 @@
-"""Where a build's CPU goes, per page: cleaning, word analysis, bigrams, Whoosh indexing and Whoosh commit.
+"""Where a build's CPU goes, per page: cleaning, word analysis, literal bigrams, Whoosh indexing and Whoosh commit.
 
     python bench/profile_build.py [--pages 300] [--corpus var/bench/corpus-1000]
 
@@ -28,7 +28,7 @@ PARTS = [
     ("  of which the word cut (analysis.cut)", ("indexer/analysis.py", "cut")),
     ("normalisation, both analyses (normalise_with_map + _phrase_convert)",
      ("indexer/analysis.py", ("normalise_with_map", "_phrase_convert"))),
-    ("bigram analysis (bigrams)", ("indexer/analysis.py", "bigrams")),
+    ("literal bigrams (grams)", ("indexer/analysis.py", "grams")),
     ("Whoosh add_document (incl. both analyses)", ("whoosh/writing.py", "add_document")),
     ("Whoosh segment commit (sort + write postings)", ("whoosh/writing.py", "_finalize_segment")),
 ]

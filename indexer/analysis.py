@@ -421,22 +421,3 @@ def cover_subwords(word: str) -> list[str]:
             if (j - i < n) and freq.get(piece) and (best[j] is None or len(best[j]) > len(best[i]) + 1):
                 best[j] = best[i] + [piece]
     return best[n] or []
-
-
-def bigrams(text: str) -> list[Token]:
-    """Overlapping character bigrams of the normalised Han/alphanumeric runs (fallback field); a run of one
-    character gives that character."""
-    norm, origin = normalise_with_map(text)
-    out: list[Token] = []
-    add = out.append
-    pos = 0
-    for run in _WORD_RUN.finditer(norm):
-        a, b = run.span()
-        if b - a == 1:
-            add(Token(norm[a], pos, origin[a], origin[a] + 1))
-            pos += 1
-            continue
-        for i in range(a, b - 1):
-            add(Token(norm[i:i + 2], pos, origin[i], origin[i + 1] + 1))
-            pos += 1
-    return out

@@ -39,7 +39,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -552,12 +552,8 @@ class SphinxStore(GenerationFiles):
         excluded = [f"-{self._unit(u, EVERY)}" for u in pq.exclude]
         return " ".join(clauses + excluded)
 
-    def known_terms(self) -> Callable[[str], bool]:
-        """Whether the text field has a word (vocab.json of the live generation, read once per change)."""
-        counts = self._vocab_counts()
-        return counts.__contains__
-
     def _vocab_counts(self) -> Counter:
+        """Document frequencies of the text field (vocab.json of the live generation, read once per change)."""
         gen = self.current_generation()
         path = gen / "vocab.json" if gen else None
         try:

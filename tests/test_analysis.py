@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.analysis import Analyzer, bigrams, cover_subwords, normalise
+from indexer.analysis import Analyzer, cover_subwords, grams, literal_key, normalise
 from indexer.build import make_analyzer
 from indexer.config import load_config
 
@@ -57,9 +57,9 @@ def test_stopwords_and_punctuation_take_no_position(analyzer):
     assert [(t.text, t.pos) for t in toks] == [("工会", 0), ("职工", 1)]
 
 
-def test_bigrams_cover_han_runs_with_offsets():
-    assert [(t.text, t.start, t.end) for t in bigrams("工会法 A")] == [
-        ("工会", 0, 2), ("会法", 1, 3), ("a", 4, 5)]
+def test_literal_keys_and_their_bigrams():
+    assert literal_key("“工会法” A，") == "工会法a"
+    assert grams(literal_key("工会工会")) == ["工会", "会工"]  # distinct, in order
 
 
 def test_cover_subwords_splits_compounds_end_to_end(analyzer):

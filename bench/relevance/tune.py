@@ -40,14 +40,14 @@ def score(store) -> tuple[float, float]:
 def main() -> None:
     stores = [open_store(load_config(ROOT / "config.yaml", {"index_dir": p})) for p in sys.argv[1:]]
     grid = {"heading": [1.0, 1.5, 2.0, 3.0], "document": [0.5, 1.0, 1.5], "page_title": [0.3, 0.6],
-            "bigram": [0.1, 0.25, 0.5]}
+            "literal": [0.3, 0.6, 0.9]}
     rows = []
     for h, d, t, b in itertools.product(*grid.values()):
         store_mod.FIELD_BOOSTS.update(text=1.0, heading=h, document=d, page_title=t)
-        store_mod.BIGRAM_BOOST = b
+        store_mod.LITERAL_WEIGHT = b  # the weight of a word's literal-text match (indexer/query.py)
         scores = [score(s) for s in stores]
         rows.append(((h, d, t, b), scores))
-        print(f"heading={h} document={d} page_title={t} bigram={b}: " +
+        print(f"heading={h} document={d} page_title={t} literal={b}: " +
               "  ".join(f"nDCG={n:.3f} MRR={r:.3f}" for n, r in scores), flush=True)
     best = max(rows, key=lambda r: sum(math.fsum(x) for x in r[1]))
     print("best:", best)
