@@ -374,7 +374,10 @@ def _match(store: Store, pq: ParsedQuery, fetch: int, sort: str, filters: dict, 
         if len(_fold(merged, options)[0]) > all_words:
             notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not all_words else
                       f"同时包含所有词的结果只有 {all_words} 条，其后为包含部分词的结果")
-            if extra.backed_off:
+            if not all_words and len(extra.backed_off) == 1 and len(pq.must) == 1:  # one word, found by its parts
+                word, parts = extra.backed_off[0]
+                notice = f"没有找到“{word}”，以下为包含“{'、'.join(parts)}”的结果"
+            elif extra.backed_off:
                 notice += "（" + "；".join(f"“{word}”按“{'、'.join(parts)}”查找"
                                           for word, parts in extra.backed_off) + "）"
             raw = RawResult(max(extra.total, raw.total), merged, extra.facets, raw.incomplete or extra.incomplete,
