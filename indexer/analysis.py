@@ -37,8 +37,7 @@ except ImportError:
 
 _OPENCC = OpenCC("t2s")
 WORD_CHAR = re.compile(r"[0-9a-z\u3400-\u9fff\uf900-\ufaff]")  # what a word (and a literal key) is made of
-_WORD_CHAR = WORD_CHAR
-_WORD_RUN = re.compile(_WORD_CHAR.pattern + "+")
+_WORD_RUN = re.compile(WORD_CHAR.pattern + "+")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _init_lock = threading.Lock()
 _initialised: dict[str, bool] = {}
@@ -122,10 +121,15 @@ def literal_key(text: str) -> str:
     return "".join(_WORD_RUN.findall(normalise(text)))
 
 
+def pairs(key: str) -> list[str]:
+    """Every character bigram of a literal key, in order (a phrase of them is the key)."""
+    return [key[i:i + 2] for i in range(len(key) - 1)]
+
+
 def grams(key: str) -> list[str]:
     """The distinct character bigrams of a literal key, in order of first appearance (the index's ``grams``
     field holds them for every section: a section holds a literal only if it holds all its bigrams)."""
-    return list(dict.fromkeys(key[i:i + 2] for i in range(len(key) - 1)))
+    return list(dict.fromkeys(pairs(key)))
 
 
 def _alternation(words: list[str]) -> str:
@@ -353,7 +357,7 @@ class Analyzer:
         add = out.append
         canonical = self.synonyms.get  # as self.canonical, without a call per word
         stopwords = self.stopwords
-        has_word_char = _WORD_CHAR.search
+        has_word_char = WORD_CHAR.search
         stack = mode == "index"
         pos = 0
         offset = 0

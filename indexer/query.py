@@ -10,7 +10,7 @@ match never depends on jieba cutting the query and the page the same way:
    position, so 劳动竞赛 is found inside 劳动竞赛月);
 2. ``literal`` — the typed text with punctuation and spaces ignored ("“安康杯”竞赛" holds 安康杯竞赛): found
    through the index's character bigrams, then checked against the text; a quoted phrase is matched this way;
-3. ``parts`` — a long word's dictionary parts anywhere in the section (拔河比赛 → 拔河 + 比赛);
+3. ``parts`` — a long word's dictionary parts, in order and near each other (拔河比赛 → 拔河 … 比赛);
 4. ``loose`` — only when the words find few sections (the any-word supplement): the word's longest dictionary
    sub-words (保洁员 → 保洁), so a query word longer than any word the pages use still finds them.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from indexer.analysis import Analyzer, cover_subwords, literal_key, maximal_subwords, normalise
 
@@ -51,20 +52,21 @@ class Unit:
     phrase: bool = False  # quoted and several words: the literal text must occur (punctuation ignored)
     exact: bool = False  # quoted: no sub-word, part or loose matching
 
-    @property
+    # Derived from the fields once per unit (a frozen dataclass: cached_property writes the instance dict).
+    @cached_property
     def literal(self) -> str:
         """The typed text as the index's bigrams see it ("" under two characters: no bigram to look up)."""
         key = literal_key(self.raw)
         return key if len(key) >= 2 else ""
 
-    @property
+    @cached_property
     def parts(self) -> tuple[tuple[str, ...], ...]:
         """For each long term, the dictionary words that cover it end to end (() for the others)."""
         if self.exact:
             return tuple(() for _ in self.terms)
         return tuple(tuple(cover_subwords(t)) if len(t) >= MIN_PART_CHARS else () for t in self.terms)
 
-    @property
+    @cached_property
     def loose(self) -> tuple[str, ...]:
         """Back-off words: each term's longest dictionary sub-words (保洁员 → 保洁). Used only by the any-word
         supplement, when the words themselves find few sections."""

@@ -101,12 +101,6 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _marked_terms(pq: ParsedQuery, loose: bool = False) -> set[str]:
-    """The words a hit may have matched (the plan's highlight terms: words, covering parts and, after the
-    any-word supplement, back-off words)."""
-    return pq.highlight_terms(loose)
-
-
 def _literal_spans(text: str, keys: list[str]) -> list[tuple[int, int]]:
     """Where the literal keys stand in ``text``, punctuation and spaces between their characters ignored
     ("“安康杯”竞赛" for 安康杯竞赛), as offsets into ``text``."""
@@ -126,7 +120,7 @@ def _mark_spans(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[s
                 lo: int = 0, hi: int | None = None, loose: bool = False) -> list[tuple[int, int]]:
     """Spans of ``text[lo:hi]`` to mark: whole analysed words that matched, plus the query words' literal
     text as it stands (whatever jieba cut), all as offsets into ``text``."""
-    terms = _marked_terms(pq, loose) | hit_terms
+    terms = pq.highlight_terms(loose) | hit_terms
     part = text[lo:hi]
     spans = [(lo + t.start, lo + t.end) for t in analyzer.tokens(part, "index") if t.text in terms]
     spans += [(lo + a, lo + b) for a, b in _literal_spans(part, pq.literals())]
@@ -140,7 +134,7 @@ def make_snippet(text: str, pq: ParsedQuery, analyzer: Analyzer, hit_terms: set[
     if len(text) <= width * 2:
         return highlight(text, _mark_spans(text, pq, analyzer, hit_terms, loose=loose), width)
     norm, origin = normalise_with_map(text)
-    needles = sorted({t for t in _marked_terms(pq, loose) | hit_terms if t}, key=len, reverse=True)
+    needles = sorted({t for t in pq.highlight_terms(loose) | hit_terms if t}, key=len, reverse=True)
     rough = _literal_spans(text, pq.literals())
     if needles:
         pattern = re.compile("|".join(re.escape(t) for t in needles))

@@ -159,7 +159,7 @@ class RowMaker:
             if attr == "text" and df is not None:
                 df.update(terms)
         key = analysis.literal_key("\n".join((r.heading, r.text)))
-        texts["bigrams"] = " ".join(sphinx_word(key[i:i + 2]) for i in range(len(key) - 1))
+        texts["bigrams"] = " ".join(sphinx_word(p) for p in analysis.pairs(key))
         texts["marker"] = MARKER
         keys = tuple(_key(k) for k in site_keys(r.site).split())
         strings = dict(sid=r.id, doc_id=r.doc_id, source=r.source, page_title=r.page_title, document=r.document,
@@ -509,8 +509,7 @@ class SphinxStore(GenerationFiles):
         literal text (a phrase of bigrams), and (any-word supplement) its loose words."""
         literal = ""
         if unit.literal:
-            key = unit.literal
-            literal = f'(@bigrams "{" ".join(sphinx_word(key[i:i + 2]) for i in range(len(key) - 1))}")'
+            literal = f'(@bigrams "{" ".join(sphinx_word(p) for p in analysis.pairs(unit.literal))}")'
         if unit.phrase:
             return literal or f"(@marker {MARKER} -@marker {MARKER})"
         words = [self._term(t, p) for t, p in zip(unit.terms, unit.parts, strict=True)]

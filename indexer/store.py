@@ -536,8 +536,8 @@ class Store(GenerationFiles):
 
     def _term_query(self, term: str, parts: tuple[str, ...], fields_boosts: dict[str, float]) -> wq.Query:
         """A word, or (scored lower) the dictionary parts that cover it, in order and near each other in the
-        text or a heading (拔河、跳绳等比赛 for 拔河比赛). Alternatives: a section scores by the better of the two,
-        not both (it would count 职工之家 twice)."""
+        text or a heading (拔河、跳绳等比赛 for 拔河比赛). Alternatives (BestOf): a section holding the word
+        scores by the word."""
         q = self._words_query([term], fields_boosts)
         if not parts:
             return q

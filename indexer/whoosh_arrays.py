@@ -32,7 +32,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMat
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
-from indexer.analysis import literal_key
+from indexer.analysis import grams, literal_key
 from indexer.cache import LRU
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per process: about 4 million postings
@@ -57,7 +57,7 @@ class LiteralQuery(wq.Query):
 
     def __init__(self, key: str, text_of, boost: float = 1.0):
         self.key, self.text_of, self.boost = key, text_of, boost
-        self.grams = tuple(key[i:i + 2] for i in range(len(key) - 1))
+        self.grams = tuple(grams(key))  # distinct
 
     def __eq__(self, other):
         return type(other) is type(self) and other.key == self.key and other.boost == self.boost
@@ -69,7 +69,7 @@ class LiteralQuery(wq.Query):
         return f"LiteralQuery({self.key!r}, boost={self.boost})"
 
     def estimate_size(self, ixreader):
-        return min((ixreader.doc_frequency("grams", g) for g in set(self.grams)), default=0)
+        return min((ixreader.doc_frequency("grams", g) for g in self.grams), default=0)
 
     def estimate_min_size(self, ixreader):
         return 0
@@ -416,7 +416,7 @@ class _Leaf:
         if not q.grams or "grams" not in self.top.schema:
             return _EMPTY
         field = self.top.schema["grams"]
-        btexts = [field.to_bytes(g) for g in dict.fromkeys(q.grams)]
+        btexts = [field.to_bytes(g) for g in q.grams]
         postings = sorted((_read_postings(self.reader, "grams", b)[0] for b in btexts), key=len)
         ids = postings[0].astype(np.int64)
         for other in postings[1:]:
