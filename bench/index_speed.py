@@ -58,7 +58,7 @@ def _cli(*args: str) -> tuple[float, subprocess.CompletedProcess, float]:
 
 def run_ours(corpus: Path, work: Path, workers: int) -> dict:
     """Full build through the CLI in a child process; its peak RSS from the child's rusage."""
-    from indexer.build import settings_fingerprint  # noqa: F401 - fail early if the package is broken
+    from indexer.manifest import settings_fingerprint  # noqa: F401 - fail early if the package is broken
 
     shutil.rmtree(work / "index", ignore_errors=True)
     config_file = work / "config.yaml"
@@ -97,8 +97,8 @@ def naive_build(corpus: Path, work: Path) -> dict:
     from whoosh import fields as wf
     from whoosh import index as wi
 
-    from indexer.build import process_file
     from indexer.load import iter_pages
+    from indexer.records import process_file
 
     jieba.setLogLevel(60)
     started = time.perf_counter()
@@ -170,15 +170,15 @@ def one_changed_page(corpus: Path, config_file: str) -> dict:
 
 def cleaned_text_bytes(config_file: str) -> tuple[int, int]:
     """(bytes of stored section text, index size) of the live index."""
-    from indexer import store as store_module
+    from indexer.backends import open_store
+    from indexer.backends.whoosh.schema import load_record
     from indexer.config import load_config
-    from indexer.engine import open_store
 
     store = open_store(load_config(config_file))
     total = 0
     with store.searcher() as s:
         for docnum in s.reader().all_doc_ids():
-            total += len(store_module._load_record(s, docnum).text.encode("utf-8"))
+            total += len(load_record(s, docnum).text.encode("utf-8"))
     return total, store.stats()["size_bytes"]
 
 

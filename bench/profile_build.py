@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 # (label, function key as (file suffix, function name or names)); cumulative times, so parts nest as noted
 PARTS = [
-    ("load + clean (process_file)", ("indexer/build.py", "process_file")),
+    ("load + clean (process_file)", ("indexer/records.py", "process_file")),
     ("word analysis (Analyzer.tokens)", ("indexer/analysis.py", "tokens")),
     ("  of which the word cut (analysis.cut)", ("indexer/analysis.py", "cut")),
     ("normalisation, both analyses (normalise_with_map + _phrase_convert)",
@@ -39,11 +39,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--pages", type=int, default=300)
     ap.add_argument("--corpus", type=Path, default=ROOT / "var" / "bench" / "corpus-1000")
     args = ap.parse_args(argv)
-    from indexer.analysis import TOKENIZER
-    from indexer.build import Progress, _write_segments, make_analyzer
+    from indexer.analysis import TOKENIZER, make_analyzer
+    from indexer.backends import open_store
     from indexer.config import load_config
-    from indexer.engine import open_store
     from indexer.load import iter_pages
+    from indexer.progress import Progress
+    from indexer.workers import write_segments
 
     tmp = Path(tempfile.mkdtemp())
     try:
@@ -54,13 +55,13 @@ def main(argv: list[str] | None = None) -> int:
         work = [(str(p), p.relative_to(args.corpus).as_posix()) for p in list(iter_pages(args.corpus))[:args.pages]]
         make_analyzer(config).tokens("工会")  # load jieba's dictionary before the clock starts
         started = time.process_time()
-        _write_segments(config, work, gen, 1, Progress(0, False), lambda o: None, 128)
+        write_segments(store, config, work, gen, 1, Progress(0, False), lambda o: None, 128)
         plain = time.process_time() - started
         store.discard_generation(gen)
         gen = store.new_generation()
         profile = cProfile.Profile()
         profile.enable()
-        _write_segments(config, work, gen, 1, Progress(0, False), lambda o: None, 128)
+        write_segments(store, config, work, gen, 1, Progress(0, False), lambda o: None, 128)
         profile.disable()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

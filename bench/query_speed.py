@@ -39,8 +39,8 @@ from procfs import tree_cpu_seconds  # noqa: E402
 
 def draw_queries(config_file: str, n: int, seed: int = 1) -> list[str]:
     """``n`` queries: words from the index vocabulary that are neither rare nor everywhere; a third are pairs."""
+    from indexer.backends import open_store
     from indexer.config import load_config
-    from indexer.engine import open_store
 
     store = open_store(load_config(config_file))
     sections = store.stats()["sections"]
@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def in_process_runs(args, queries: list[str], out: dict) -> None:
+    from indexer.backends import open_store
     from indexer.config import load_config
-    from indexer.engine import open_store
     from indexer.search import SearchOptions, search
 
     store = open_store(load_config(args.config))

@@ -89,20 +89,20 @@ def write_config(corpus: Path, work: Path, setup: str) -> Path:
 
 
 def start_cluster(work: Path, setup: str):
-    from indexer import cluster
+    from indexer.backends.sphinx import cluster
 
     nodes = SETUPS[setup]
     return cluster.start(setup_dir(work, setup) / "cluster", nodes, min(2, nodes))
 
 
 def stop_cluster(work: Path, setup: str) -> list[str]:
-    from indexer import cluster
+    from indexer.backends.sphinx import cluster
 
     return cluster.stop(setup_dir(work, setup) / "cluster")
 
 
 def searchd_pids(work: Path, setup: str) -> list[int]:
-    from indexer import cluster
+    from indexer.backends.sphinx import cluster
 
     path = setup_dir(work, setup) / "cluster" / cluster.NODES_FILE
     if not path.exists():
@@ -146,8 +146,8 @@ def du_bytes(path: Path) -> int:
 
 
 def index_size(config_file: Path, setup: str) -> dict:
+    from indexer.backends import open_store
     from indexer.config import load_config
-    from indexer.engine import open_store
 
     config = load_config(str(config_file))
     stats = open_store(config).stats()
@@ -503,7 +503,7 @@ def main(argv: list[str] | None = None) -> int:
         from make_corpus import make_corpus
 
         make_corpus(args.pages, corpus)
-    from indexer.cluster import searchd_binary
+    from indexer.backends.sphinx.cluster import searchd_binary
 
     setups = [s for s in args.setups if SETUPS[s] is None or searchd_binary()]
     if setups != args.setups:

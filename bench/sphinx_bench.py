@@ -19,10 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sphinx_common import index, sphinx_store  # noqa: E402
 
-from indexer import cluster  # noqa: E402
+from indexer.backends import open_store  # noqa: E402
+from indexer.backends.sphinx import cluster  # noqa: E402
 from indexer.build import index_corpus  # noqa: E402
 from indexer.config import load_config  # noqa: E402
-from indexer.engine import open_store  # noqa: E402
 from indexer.search import SearchOptions, search  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from _harness import ROOT, run
 
+from indexer.backends import open_store
 from indexer.build import build_index
 from indexer.config import load_config
-from indexer.engine import open_store
 from indexer.search import SearchOptions, search
 
 MARK = re.compile(r"</?mark>")

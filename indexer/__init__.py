@@ -1,8 +1,8 @@
 """unionsearch indexer: saved page → load → clean → analyse → index → search.
 
 Every step is a module with a small typed interface (see ``indexer.model``).
-``indexer`` never imports ``webapp``; only ``indexer.store`` (with its evaluator ``indexer.whoosh_arrays``)
-imports Whoosh.
+``indexer`` never imports ``webapp``; only ``indexer.backends.whoosh`` imports Whoosh and only
+``indexer.backends.sphinx`` talks to searchd (see docs/architecture.md).
 """
 
 import os

@@ -1,6 +1,6 @@
 """Normalise + tokenise Chinese text: the one analyser for index and query time.
 
-Pure Python (no Whoosh here): ``indexer.store`` wraps :func:`Analyzer.tokens` in a Whoosh tokenizer.
+Pure Python (no Whoosh here): ``indexer.backends.whoosh.schema`` wraps :func:`Analyzer.tokens` in a Whoosh tokenizer.
 
 * Normalisation (NFKC, traditional → simplified, case folding) runs per character, so every token keeps
   offsets into the *original* text and highlighting never drifts. It runs as one ``str.translate`` over a
@@ -24,11 +24,14 @@ import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import jieba
 from jieba import finalseg
 from opencc import OpenCC
+
+if TYPE_CHECKING:
+    from indexer.config import Config
 
 try:  # the C word-graph kernel of jieba_fast, when the optional extra "fast" is installed
     from _jieba_fast_functions_py3 import _get_DAG_and_calc as _c_dag_route
@@ -425,3 +428,16 @@ def cover_subwords(word: str) -> list[str]:
             if (j - i < n) and freq.get(piece) and (best[j] is None or len(best[j]) > len(best[i]) + 1):
                 best[j] = best[i] + [piece]
     return best[n] or []
+
+
+BUNDLED_USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
+
+
+def make_analyzer(config: Config) -> Analyzer:
+    """Initialise jieba (cache in our own folder, user dictionaries) and build the configured analyser."""
+    dicts: list[str | Path] = [BUNDLED_USER_DICT]
+    if config.analysis.user_dict:
+        dicts.append(config.path(config.analysis.user_dict))
+    words = [w for group in config.analysis.synonyms for w in group]
+    init_jieba(config.cache_path / "jieba", dicts, words)
+    return Analyzer(config.analysis.synonyms)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import html
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import click
 
+from indexer.backends import Backend, open_store
+from indexer.backends.base import IndexIncompatible, IndexMissing, LockBusy
+from indexer.build import index_corpus
+from indexer.clean import CleanError, clean_page
 from indexer.config import Config, ConfigError, find_config, load_config
+from indexer.fetch import Fetcher, FetchSettings, read_url_list
+from indexer.load import LoadError, load_page
+from indexer.logs import configure as configure_logging
+from indexer.search import SearchOptions, result_to_json
+from indexer.search import search as run_search
 
 
 def _config(config_path: str | None, **overrides) -> Config:
@@ -17,21 +28,29 @@ def _config(config_path: str | None, **overrides) -> Config:
     if ctx is not None and ctx.meta.get("unionsearch.backend"):
         overrides["backend"] = ctx.meta["unionsearch.backend"]
     try:
-        return load_config(path, {k: v for k, v in overrides.items() if v is not None})
+        config = load_config(path, {k: v for k, v in overrides.items() if v is not None})
     except ConfigError as e:
         raise click.ClickException(str(e)) from None
+    verbose = bool(ctx is not None and ctx.meta.get("unionsearch.verbose"))
+    log_file = configure_logging(config.log_path, verbose)
+    if ctx is not None:
+        ctx.meta["unionsearch.log_file"] = log_file
+    return config
 
 
-def _store(config: Config):
-    from indexer.engine import open_store
-    from indexer.store import IndexIncompatible, IndexMissing
+def _see_log() -> str:
+    ctx = click.get_current_context(silent=True)
+    log_file = ctx.meta.get("unionsearch.log_file") if ctx is not None else None
+    return f" (tracebacks in {log_file})" if log_file else ""
+
+
+def _store(config: Config) -> Backend:
 
     store = open_store(config)
     if not store.exists():
         raise click.ClickException(f"no index in {config.index_path}; run `unionsearch index` first")
     try:
-        with store.searcher():
-            pass
+        store.check()
     except (IndexMissing, IndexIncompatible) as e:
         raise click.ClickException(str(e)) from None
     return store
@@ -59,8 +78,11 @@ def index_option(f):
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="unionsearch")
-def cli():
+@click.option("-v", "--verbose", is_flag=True, help="Show the log (also written to var/log/unionsearch.log).")
+@click.pass_context
+def cli(ctx: click.Context, verbose: bool):
     """unionsearch: full-text search over saved Chinese trade-union documents."""
+    ctx.meta["unionsearch.verbose"] = verbose
 
 
 @cli.command()
@@ -69,8 +91,6 @@ def cli():
 @config_option
 def clean(path, as_json, config_path):
     """Clean one saved page and print its documents and sections."""
-    from indexer.clean import CleanError, clean_page
-    from indexer.load import LoadError, load_page
 
     config = _config(config_path)
     try:
@@ -96,9 +116,6 @@ def index(source_dir, index_dir, full, workers, quiet, config_path):
 
     The first run, --full, and any change of analyser or cleaner settings rebuild everything into a new
     index that replaces the live one only when complete; searches keep working meanwhile."""
-    from indexer.build import index_corpus
-    from indexer.engine import open_store
-    from indexer.store import LockBusy
 
     config = _config(config_path, source_dir=source_dir, index_dir=index_dir)
     if not config.source_path.is_dir():
@@ -110,9 +127,11 @@ def index(source_dir, index_dir, full, workers, quiet, config_path):
     except OSError as e:
         raise click.ClickException(f"cannot write the index in {config.index_path}: {e.strerror or e}") from None
     except RuntimeError as e:  # a worker died; the live index is untouched
-        raise click.ClickException(f"{e}; the previous index is still live") from None
+        raise click.ClickException(f"{e}; the previous index is still live{_see_log()}") from None
     summary = report.summary()
     click.echo(summary.splitlines()[0] if quiet else summary)
+    if any(reason.startswith("internal") for _, reason in report.failures):
+        click.echo(f"internal errors are cleaner bugs: please report them{_see_log()}", err=True)
     click.echo(f"index: {config.index_path}")
 
 
@@ -126,8 +145,6 @@ def index(source_dir, index_dir, full, workers, quiet, config_path):
 @config_option
 def search(query, as_json, limit, page, sort, index_dir, config_path):
     """Search the index and print ranked sections."""
-    from indexer.search import SearchOptions, result_to_json
-    from indexer.search import search as run_search
 
     config = _config(config_path, index_dir=index_dir)
     store = _store(config)
@@ -144,8 +161,6 @@ def search(query, as_json, limit, page, sort, index_dir, config_path):
         click.echo(f"\n{i}. {r.document} › {r.heading_path or '(开头)'}{similar}\n   {r.source}  {r.date or ''}")
         plain = hit.snippet.replace("<mark>", "\x1b[1m" if sys.stdout.isatty() else "[")
         plain = plain.replace("</mark>", "\x1b[0m" if sys.stdout.isatty() else "]")
-        import html
-
         click.echo("   " + html.unescape(plain))
 
 
@@ -196,7 +211,6 @@ def fetch(urls, from_file, out_dir, delay, timeout, retries, max_bytes, ignore_r
     """Save pages into the source folder as scraped/<domain>/<path>, with their URL and fetch time.
 
     Polite by default: honours robots.txt, one request per second per host, retries with backoff."""
-    from indexer.fetch import Fetcher, FetchSettings, read_url_list
 
     config = _config(config_path)
     targets = list(urls) + (read_url_list(from_file) if from_file else [])
@@ -221,6 +235,13 @@ def fetch(urls, from_file, out_dir, delay, timeout, retries, max_bytes, ignore_r
         sys.exit(1)
 
 
+def _local_cluster() -> ModuleType:
+    # Imported on use: the sphinx backend (and its MySQL client) loads only for the commands that need it.
+    from indexer.backends.sphinx import cluster as local
+
+    return local
+
+
 @cli.group()
 def cluster():
     """A local searchd cluster for trying the sphinx backend (needs Sphinx's `searchd`)."""
@@ -236,7 +257,7 @@ def _cluster_dir(config_path: str | None) -> Path:
 @config_option
 def cluster_start(nodes, shards, config_path):
     """Start NODES searchd processes on 127.0.0.1 and record them as the node list."""
-    from indexer import cluster as local
+    local = _local_cluster()
 
     try:
         spec = local.start(_cluster_dir(config_path), nodes, min(shards, nodes))
@@ -251,7 +272,7 @@ def cluster_start(nodes, shards, config_path):
 @config_option
 def cluster_stop(config_path):
     """Stop the local searchd processes."""
-    from indexer import cluster as local
+    local = _local_cluster()
 
     try:
         stopped = local.stop(_cluster_dir(config_path))
@@ -264,7 +285,7 @@ def cluster_stop(config_path):
 @config_option
 def cluster_status(config_path):
     """Each node: address, shards, whether it answers, rows per index."""
-    from indexer import cluster as local
+    local = _local_cluster()
 
     config = _config(config_path)
     try:

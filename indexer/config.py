@@ -76,6 +76,7 @@ class Config:
     source_dir: str = setting("scraped", "Folder of saved pages to index (relative to config.yaml).")
     index_dir: str = setting("var/index", "Where the search index lives (relative to config.yaml).")
     cache_dir: str = setting("var/cache", "Caches, e.g. jieba's dictionary cache (relative to config.yaml).")
+    log_dir: str = setting("var/log", "Where commands log internal errors with their tracebacks (unionsearch.log).")
     backend: str = setting("whoosh", "Search engine: whoosh (embedded, the default) or sphinx (searchd cluster).")
     server: ServerSettings = field(default_factory=ServerSettings, metadata={"help": "Web server."})
     clean: CleanSettings = field(default_factory=CleanSettings, metadata={"help": "Cleaner rules."})
@@ -100,6 +101,10 @@ class Config:
     @property
     def cache_path(self) -> Path:
         return self.path(self.cache_dir)
+
+    @property
+    def log_path(self) -> Path:
+        return self.path(self.log_dir)
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)

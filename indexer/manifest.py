@@ -7,14 +7,18 @@ describes the index it sits beside (a full build writes it before the flip, an u
 
 from __future__ import annotations
 
+import ast
 import errno
 import hashlib
 import json
 import os
 import stat
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from indexer.analysis import TOKENIZER
+from indexer.config import Config
 
 MANIFEST_FILE = "MANIFEST.json"
 MANIFEST_VERSION = 1
@@ -176,4 +180,47 @@ def files_digest(paths: list[Path]) -> str:
             h.update(Path(p).read_bytes())
         except OSError:
             h.update(b"-")
+    return h.hexdigest()[:16]
+
+
+# ---- what an index depends on ---------------------------------------------------------------------------------
+
+RECORDS_VERSION = 1  # bump when records.section_records() or the org/year inference changes what is indexed
+_PKG = Path(__file__).parent
+
+
+def settings_fingerprint(config: Config, format_version: str) -> str:
+    """Hash of everything that changes what a page turns into in the index: analyser settings and
+    dictionaries, stopwords, cleaner settings and code, loader and analyser code, the backend's index format."""
+    code = sorted((_PKG / "clean").glob("*.py")) + [_PKG / "load.py", _PKG / "analysis.py"]
+    user_dict = config.path(config.analysis.user_dict) if config.analysis.user_dict else None
+    return fingerprint({
+        "format": format_version,
+        "tokenizer": TOKENIZER,  # jieba or the jieba_fast kernel: the same words on our pages, not in every tie
+        "records": RECORDS_VERSION,
+        "analysis": asdict(config.analysis),
+        "user_dict": files_digest([user_dict]) if user_dict else "",
+        "bundled_data": files_digest(sorted((_PKG / "data").glob("*.txt"))),
+        "clean": asdict(config.clean),
+        "code": code_digest(code),
+        "clean_data": files_digest(sorted((_PKG / "clean").glob("*.txt"))),
+    })
+
+
+def code_digest(paths: list[Path]) -> str:
+    """Hash of Python modules' code, ignoring comments, docstrings and formatting (an edit of the docs
+    does not force a full rebuild; a change of logic does)."""
+    h = hashlib.sha1()
+    for p in paths:
+        try:
+            tree = ast.parse(p.read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError):
+            h.update(b"-")
+            continue
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+                node.body = body[1:] or [ast.Pass()]
+        h.update(p.name.encode() + ast.dump(tree).encode())
     return h.hexdigest()[:16]

@@ -14,7 +14,8 @@ match never depends on jieba cutting the query and the page the same way:
 4. ``loose`` — only when the words find few sections (the any-word supplement): the word's longest dictionary
    sub-words (保洁员 → 保洁), so a query word longer than any word the pages use still finds them.
 
-Backends (indexer/store.py, indexer/sphinx_store.py) only render this plan, with the weights below.
+Backends (indexer/backends/whoosh/render.py, indexer/backends/sphinx/render.py) only render this plan, with
+the weights below.
 """
 
 from __future__ import annotations

@@ -9,12 +9,13 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from pypinyin import lazy_pinyin
 
 from indexer.analysis import WORD_CHAR, Analyzer, normalise_with_map
+from indexer.backends.base import Backend, RawHit, RawResult
 from indexer.cache import LRU
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
-from indexer.store import RawHit, RawResult, Store
 
 SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
@@ -191,13 +192,11 @@ class Speller:
 
     MAX_TERMS = 200_000
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Backend):
         self.generation = store.current_generation()
         self.by_pinyin: dict[str, tuple[str, int]] = {}
         self.by_mask: dict[str, tuple[str, int]] = {}
         self.vocab: dict[str, int] = {}
-        from pypinyin import lazy_pinyin
-
         for n, (term, df) in enumerate(store.vocabulary("text")):
             if n >= self.MAX_TERMS:
                 break
@@ -214,8 +213,6 @@ class Speller:
                         self.by_mask[mask] = (term, df)
 
     def correct(self, word: str) -> str | None:
-        from pypinyin import lazy_pinyin
-
         if self.vocab.get(word, 0) >= 2 or not _HAN_WORD.match(word) or len(word) < 2:
             return None
         best = self.by_pinyin.get(" ".join(lazy_pinyin(word)))
@@ -229,7 +226,7 @@ _HAN_WORD = re.compile(r"^[\u4e00-\u9fff]+$")
 _spellers: dict[int, Speller] = {}
 
 
-def _speller(store: Store) -> Speller:
+def _speller(store: Backend) -> Speller:
     """The store's speller, built again when the index generation changed."""
     speller = _spellers.get(id(store))
     if speller is None or speller.generation != store.current_generation():
@@ -237,7 +234,7 @@ def _speller(store: Store) -> Speller:
     return speller
 
 
-def suggest(store: Store, pq: ParsedQuery) -> str | None:
+def suggest(store: Backend, pq: ParsedQuery) -> str | None:
     """A corrected query when some word of ``pq`` looks like a typo of an indexed word."""
     speller = _speller(store)
     text, changed = pq.text, False
@@ -267,7 +264,7 @@ def _fold(hits: list[RawHit], options: SearchOptions):
     return grouped, members, folded
 
 
-def warm_up(store: Store) -> None:
+def warm_up(store: Backend) -> None:
     """Do once, before serving, what the first queries would otherwise pay for: the did-you-mean vocabulary
     (about a second at 10,000 pages) and jieba's dictionary. A server that forks builds these before it forks,
     so its processes share them."""
@@ -285,7 +282,7 @@ def _relaxable(pq: ParsedQuery) -> bool:
 _RESULTS = LRU(RESULT_CACHE)  # the last answers of this process, keyed by the index's version and the request
 
 
-def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
+def search(store: Backend, text: str, options: SearchOptions = SearchOptions(),
            max_query_chars: int = 500) -> SearchResult:
     """Run one query. Never raises for odd query text: it is parsed leniently. Answers are cached per process
     while the index stays the same (backends that cannot tell their version are not cached)."""
@@ -301,7 +298,7 @@ def search(store: Store, text: str, options: SearchOptions = SearchOptions(),
     return result
 
 
-def _search(store: Store, text: str, options: SearchOptions, max_query_chars: int, started: float) -> SearchResult:
+def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: int, started: float) -> SearchResult:
     page = max(1, options.page)
     per_page = max(1, options.per_page)
     pq = parse_query(text, store.analyzer, max_query_chars)
@@ -354,7 +351,7 @@ def _search(store: Store, text: str, options: SearchOptions, max_query_chars: in
     return result
 
 
-def _match(store: Store, pq: ParsedQuery, fetch: int, sort: str, filters: dict, options: SearchOptions):
+def _match(store: Backend, pq: ParsedQuery, fetch: int, sort: str, filters: dict, options: SearchOptions):
     """The raw hits of a plan: sections with all its words and, when they make fewer than SUPPLEMENT_BELOW
     results (copies folded), the any-word supplement after them. Returns (raw result, how many results all
     the words give, the notice to show or None)."""

@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from indexer.build import process_file  # noqa: E402
 from indexer.config import load_config  # noqa: E402
 from indexer.load import iter_pages  # noqa: E402
+from indexer.records import process_file  # noqa: E402
 
 DATA = ROOT / "indexer" / "data"
 CURATED = DATA / "union_terms_curated.txt"

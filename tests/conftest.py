@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
+from indexer.backends import open_store
 from indexer.build import build_index
-from indexer.config import Config, load_config
-from indexer.engine import open_store
+from indexer.config import Config
+
+from helpers import SEEDS, make_config
 
 # Property tests explore the same examples on every run, so CI is repeatable; HYPOTHESIS_PROFILE=explore
 # searches afresh (run it on demand, e.g. before a release).
@@ -18,10 +19,6 @@ settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-ROOT = Path(__file__).resolve().parents[1]
-SCRAPED = ROOT / "scraped"
-SHARED = ROOT.parent / "shared"
-SEEDS = sorted(SCRAPED.glob("0*.txt"))
 
 
 @pytest.fixture(autouse=True)
@@ -33,16 +30,6 @@ def fresh_result_cache():
 
     _RESULTS.clear()
     yield
-
-
-def seed(prefix: str) -> Path:
-    """The seed page whose name starts with ``prefix`` (e.g. "000")."""
-    return next(p for p in SEEDS if p.name.startswith(prefix))
-
-
-def make_config(tmp: Path, source: Path = SCRAPED, **overrides) -> Config:
-    return load_config(ROOT / "config.yaml", {"source_dir": str(source), "index_dir": str(tmp / "index"),
-                                              "cache_dir": str(tmp / "cache"), **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.analysis import Analyzer, cover_subwords, grams, literal_key, normalise
-from indexer.build import make_analyzer
+from indexer.analysis import Analyzer, cover_subwords, grams, literal_key, make_analyzer, normalise
 from indexer.config import load_config
 
 

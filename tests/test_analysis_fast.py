@@ -19,11 +19,11 @@ from hypothesis import strategies as st
 from opencc import OpenCC
 
 from indexer import analysis
-from indexer.analysis import literal_key, normalise, normalise_with_map
-from indexer.build import make_analyzer, process_file
+from indexer.analysis import literal_key, make_analyzer, normalise, normalise_with_map
 from indexer.load import iter_pages
+from indexer.records import process_file
 
-from conftest import SCRAPED, SHARED, make_config
+from helpers import SCRAPED, SHARED, make_config
 
 # (name, folder, also analyse the raw file text): raw HTML of the real-world pages is large and slow for the
 # plain OpenCC path, so only their cleaned text is used.

@@ -87,11 +87,11 @@ if __name__ == "__main__":  # regenerate the examples in docs/api.md
     import tempfile
 
     sys.path.insert(0, str(Path(__file__).parent))
+    from indexer.backends import open_store
     from indexer.build import build_index
-    from indexer.engine import open_store
     from webapp import create_app
 
-    from conftest import make_config
+    from helpers import make_config
 
     with tempfile.TemporaryDirectory() as tmp:
         config = make_config(Path(tmp))

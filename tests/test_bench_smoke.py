@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 
 BENCH = ROOT / "bench"
 sys.path.insert(0, str(BENCH))
@@ -75,7 +75,7 @@ def test_scaleout_quick(tmp_path):
     queried over HTTP on 12 pages; every searchd it started is stopped again."""
     from pathlib import Path
 
-    from indexer.cluster import searchd_binary
+    from indexer.backends.sphinx.cluster import searchd_binary
 
     out = tmp_path / "scaleout-12.json"
     proc = subprocess.run([sys.executable, str(BENCH / "scaleout.py"), "--quick", "--json", str(out)],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, seed
+from helpers import ROOT, seed
 
 BIN = Path(sys.executable).parent / "unionsearch"
 

@@ -9,7 +9,7 @@ import yaml
 
 from indexer.config import Config, ConfigError, load_config
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def leaves(cls, prefix=""):

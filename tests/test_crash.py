@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.engine import open_store
+from indexer.backends import open_store
 from indexer.search import SearchOptions, search
 
-from conftest import ROOT, SCRAPED, make_config
+from helpers import ROOT, SCRAPED, make_config
 
 BIN = Path(sys.executable).parent / "unionsearch"
 SEED = int(os.environ.get("CRASH_SEED", random.randrange(10**6)))

@@ -14,7 +14,7 @@ import pytest
 from indexer.fetch import Fetcher, FetchSettings, read_url_list, target_path
 from indexer.load import load_page
 
-from conftest import SCRAPED
+from helpers import SCRAPED
 
 PAGES = SCRAPED  # the shared dev pages, as shipped in scraped/
 

@@ -25,12 +25,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from indexer.backends import open_store
 from indexer.build import index_corpus
 from indexer.clean import CleanError, clean_page
-from indexer.engine import open_store
 from indexer.load import LoadError, decode_bytes, load_page
 
-from conftest import make_config
+from helpers import make_config
 
 ARTICLE = ("今年以来，工会紧紧围绕中心工作，认真履行维护职能，扎实开展职工之家建设，取得了新的进展。"
            "全年慰问困难职工八十三人次，发放慰问金十二万元，职工满意度明显提升。")
@@ -293,7 +293,7 @@ def test_fuzz_targets_run(store):
     fallback of the harness."""
     import sys
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     sys.path.insert(0, str(ROOT / "fuzz"))
     import _harness

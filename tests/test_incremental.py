@@ -14,13 +14,15 @@ from pathlib import Path
 
 import pytest
 
-import indexer.build as build
+import indexer.workers as workers
+from indexer.backends import open_store
+from indexer.backends.base import LockBusy
 from indexer.build import index_corpus
-from indexer.engine import open_store
 from indexer.manifest import MANIFEST_FILE, Manifest
+from indexer.progress import Progress
 from indexer.search import SearchOptions, search
 
-from conftest import ROOT, SCRAPED, make_config, seed
+from helpers import ROOT, SCRAPED, make_config, seed
 
 PAGES = ["dev01.html", "dev02.html", "dev05.html"]
 
@@ -69,8 +71,8 @@ def test_new_changed_deleted_renamed(corpus, monkeypatch):
     (src / "sub_003.txt").rename(src / "moved_003.txt")  # renamed
     os.utime(src / "dev05.html", ns=(1, 1))  # touched, same bytes
     cleaned: list[str] = []
-    real = build.process_file
-    monkeypatch.setattr(build, "process_file", lambda path, *a: cleaned.append(Path(path).name) or real(path, *a))
+    real = workers.process_file
+    monkeypatch.setattr(workers, "process_file", lambda path, *a: cleaned.append(Path(path).name) or real(path, *a))
     report = run(config, store)
     assert report.mode == "incremental" and store.current_generation() == gen  # updated in place, one commit
     assert (report.new, report.changed, report.deleted, report.renamed) == (2, 1, 2, 1)
@@ -112,8 +114,8 @@ def test_crash_during_a_rebuild_leaves_the_old_index(corpus, monkeypatch):
             raise KeyboardInterrupt  # as if the run were stopped mid-way
         return real(*args)
 
-    real = build.process_file
-    monkeypatch.setattr(build, "process_file", dies)
+    real = workers.process_file
+    monkeypatch.setattr(workers, "process_file", dies)
     with pytest.raises(KeyboardInterrupt):
         run(config, store, full=True)
     assert store.current_generation() == live and [p.name for p in store.dir.glob("gen-*")] == [live.name]
@@ -126,7 +128,7 @@ def test_crash_during_a_rebuild_leaves_the_old_index(corpus, monkeypatch):
         shutil.copy(SCRAPED / "dev06.html", config.source_path)
         run(config, store)
     assert sources(store) == {*PAGES, "sub_003.txt"}  # nothing of the half-done update is visible
-    monkeypatch.setattr(build, "process_file", real)
+    monkeypatch.setattr(workers, "process_file", real)
     report = run(config, store)  # the next run finishes the job
     assert report.mode == "incremental"
     assert sources(store) == {"dev02.html", "dev03.html", "dev04.html", "dev05.html", "dev06.html", "sub_003.txt"}
@@ -135,8 +137,8 @@ def test_crash_during_a_rebuild_leaves_the_old_index(corpus, monkeypatch):
 KILLED_WRITER = """
 import os, signal, sys
 sys.path.insert(0, {tests!r})
-from conftest import make_config
-from indexer.engine import open_store
+from helpers import make_config
+from indexer.backends import open_store
 from pathlib import Path
 config = make_config(Path({tmp!r}), Path({src!r}))
 store = open_store(config)
@@ -160,8 +162,6 @@ def test_a_killed_run_leaves_no_stale_lock(corpus, tmp_path):
 
 def test_second_writer_is_refused(corpus):
     config, store = corpus
-    from indexer.store import LockBusy
-
     with store.lock(), pytest.raises(LockBusy, match="another `unionsearch index`"):
         run(config, store)
 
@@ -212,7 +212,7 @@ def test_swap_under_running_searches(corpus, tmp_path):
 def test_progress_is_plain_lines_when_not_a_tty(corpus):
     config, store = corpus
     out = io.StringIO()
-    bar = build.Progress(3, enabled=True, stream=out, every=0)
+    bar = Progress(3, enabled=True, stream=out, every=0)
     for _ in range(3):
         bar.update(1)
     bar.close()
@@ -226,7 +226,7 @@ def test_progress_is_plain_lines_when_not_a_tty(corpus):
 
 def test_progress_bar_on_a_tty(corpus):
     out = io.StringIO()
-    bar = build.Progress(5, enabled=True, stream=out, tty=True)
+    bar = Progress(5, enabled=True, stream=out, tty=True)
     bar.update(5)
     bar.close()
     assert "5/5" in out.getvalue() and "page/s" in out.getvalue()

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from indexer.build import settings_fingerprint
-from indexer.manifest import Entry, Manifest, Stat, plan
+from indexer.backends.whoosh.schema import FORMAT_VERSION
+from indexer.manifest import Entry, Manifest, Stat, plan, settings_fingerprint
 
-from conftest import make_config
+from helpers import make_config
 
 ROOT = Path("/corpus")
 
@@ -18,6 +18,10 @@ def manifest(**entries: tuple[int, int, str]) -> Manifest:
 
 def hasher(shas: dict[str, str]):
     return lambda path: shas[Path(path).relative_to(ROOT).as_posix()]
+
+
+def fingerprint_of(config):
+    return settings_fingerprint(config, FORMAT_VERSION)
 
 
 def test_no_manifest_or_asked_for_means_full():
@@ -59,12 +63,12 @@ def test_manifest_round_trip_and_bad_text():
 
 
 def test_fingerprint_follows_analysis_and_cleaner_settings(tmp_path):
-    base = settings_fingerprint(make_config(tmp_path))
-    assert settings_fingerprint(make_config(tmp_path)) == base
-    assert settings_fingerprint(make_config(tmp_path, analysis={"synonyms": [["职代会", "职工大会"]]})) != base
-    assert settings_fingerprint(make_config(tmp_path, clean={"drop_line_patterns": ["^广告"]})) != base
+    base = fingerprint_of(make_config(tmp_path))
+    assert fingerprint_of(make_config(tmp_path)) == base
+    assert fingerprint_of(make_config(tmp_path, analysis={"synonyms": [["职代会", "职工大会"]]})) != base
+    assert fingerprint_of(make_config(tmp_path, clean={"drop_line_patterns": ["^广告"]})) != base
     user_dict = tmp_path / "mine.txt"
     user_dict.write_text("职工书屋\n", encoding="utf-8")
-    with_dict = settings_fingerprint(make_config(tmp_path, analysis={"user_dict": str(user_dict)}))
+    with_dict = fingerprint_of(make_config(tmp_path, analysis={"user_dict": str(user_dict)}))
     user_dict.write_text("职工书屋\n劳模工作室\n", encoding="utf-8")
-    assert settings_fingerprint(make_config(tmp_path, analysis={"user_dict": str(user_dict)})) != with_dict
+    assert fingerprint_of(make_config(tmp_path, analysis={"user_dict": str(user_dict)})) != with_dict

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from indexer.analysis import literal_key
-from indexer.build import make_analyzer
+from indexer.analysis import literal_key, make_analyzer
 from indexer.query import COMMON_SHARE, parse_query
 
 

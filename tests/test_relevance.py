@@ -10,11 +10,12 @@ import re
 import pytest
 
 from indexer.analysis import cut, literal_key
-from indexer.build import build_index, page_key
-from indexer.engine import open_store
+from indexer.backends import open_store
+from indexer.build import build_index
+from indexer.records import page_key
 from indexer.search import SearchOptions, search
 
-from conftest import ROOT, SHARED, make_config
+from helpers import ROOT, SHARED, make_config
 
 USER_DICT = ROOT / "indexer" / "data" / "userdict.txt"
 JUDGED = ROOT / "bench" / "relevance" / "queries.json"

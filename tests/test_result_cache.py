@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import shutil
 
+from indexer.backends import open_store
 from indexer.build import index_corpus
-from indexer.engine import open_store
 from indexer.search import SearchOptions, search
 
-from conftest import SCRAPED, make_config
+from helpers import SCRAPED, make_config
 
 
 def _ids(result):

@@ -8,7 +8,7 @@ import pytest
 
 from indexer.search import SearchOptions, highlight, search
 
-from test_query import ODD_QUERIES
+from helpers import ODD_QUERIES
 
 
 def sources(result):

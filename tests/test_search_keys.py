@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from indexer import store as store_module
+from indexer.backends.base import RawHit
+from indexer.backends.whoosh import store as whoosh_store
 from indexer.query import parse_query
 from indexer.search import _RESULTS, SearchOptions, collapse, search
 from indexer.sketch import Sketch, gram_hashes, make_sketch
-from indexer.store import RawHit
 
 
 def test_sketch_is_stable_and_round_trips():
@@ -42,8 +42,8 @@ def test_stored_sketch_equals_the_text_sketch(store):
 
 def test_only_shown_hits_read_their_record(store, monkeypatch):
     loads = []
-    real = store_module._load_record
-    monkeypatch.setattr(store_module, "_load_record", lambda s, d: loads.append(d) or real(s, d))
+    real = whoosh_store.load_record
+    monkeypatch.setattr(whoosh_store, "load_record", lambda s, d: loads.append(d) or real(s, d))
     result = search(store, "工会", SearchOptions(per_page=5))
     assert len(result.hits) == 5 and result.total > 50
     assert len(loads) <= 5 + 3 * 5  # the shown hits (and their grouped sections), not the whole window
@@ -65,7 +65,7 @@ def test_broad_queries_estimate_their_total(store, monkeypatch, cap):
     q = "工会 工作"
     exact = search(store, q, by_date)
     assert exact.total > 3 * cap and not exact.total_estimated
-    monkeypatch.setattr(store_module, "COUNT_EXACT", cap)
+    monkeypatch.setattr(whoosh_store, "COUNT_EXACT", cap)
     _RESULTS.clear()  # the same request again, under another limit
     estimated = search(store, q, by_date)
     assert estimated.total_estimated

@@ -13,11 +13,11 @@ from pathlib import Path
 import lxml.html
 import pytest
 
+from indexer.backends import open_store
 from indexer.build import build_index
-from indexer.engine import open_store
 from webapp import create_app
 
-from conftest import ROOT, make_config
+from helpers import ROOT, make_config
 
 BIN = Path(sys.executable).parent / "unionsearch"
 BODY = ("今年以来，工会紧紧围绕中心工作，认真履行维护职能，扎实开展职工之家建设，取得了新的进展。"

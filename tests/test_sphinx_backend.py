@@ -7,52 +7,16 @@ The cluster is started on free 127.0.0.1 ports for the session and stopped at th
 from __future__ import annotations
 
 import json
-from contextlib import contextmanager
 
 import pytest
 
-from indexer import cluster
-from indexer.build import index_corpus, make_analyzer
+from indexer.backends.sphinx import cluster
+from indexer.backends.sphinx.render import to_match
+from indexer.backends.sphinx.rows import escape_match, sphinx_word
 from indexer.query import parse_query
 from indexer.search import SearchOptions, result_to_json, search
 
-from test_query import ODD_QUERIES
-
-NO_SEARCHD = "searchd not installed (apt-get install -y sphinxsearch); CI installs it"
-
-
-def start_cluster(var, nodes: int = 3, shards: int = 2):
-    if cluster.searchd_binary() is None:
-        pytest.skip(NO_SEARCHD)
-    return cluster.start(var, nodes, shards)
-
-
-@contextmanager
-def routed_to(store):
-    """Make indexer.build write through ``store``. Stands in for the engine/build hooks (open_store on
-    config.backend, store.sink instead of Store.sink); harmless once they are wired."""
-    import indexer.engine
-    import indexer.store
-
-    saved_sink, saved_open = indexer.store.Store.__dict__["sink"], indexer.engine.open_store
-    indexer.store.Store.sink = staticmethod(lambda gen, limitmb=128: store.sink(gen, limitmb))
-    indexer.engine.open_store = lambda config: store
-    try:
-        yield store
-    finally:
-        indexer.store.Store.sink = saved_sink
-        indexer.engine.open_store = saved_open
-
-
-def index_sphinx(config, store, full: bool = False):
-    with routed_to(store):
-        return index_corpus(config, store, full=full, workers=1, progress=False)
-
-
-def new_sphinx_store(config, spec, state):
-    from indexer.sphinx_store import SphinxStore
-
-    return SphinxStore(state, make_analyzer(config), spec)
+from helpers import ODD_QUERIES, index_sphinx, new_sphinx_store, start_cluster
 
 
 @pytest.fixture(scope="session")
@@ -194,19 +158,15 @@ def test_stats(store, sphinx_store):
     w, s = store.stats(), sphinx_store.stats()
     assert (s["pages"], s["documents"], s["sections"]) == (w["pages"], w["documents"], w["sections"])
     assert s["backend"] == "sphinx" and all(n["up"] for n in s["nodes"]) and not s["stale_replicas"]
-    with sphinx_store.searcher() as searcher:  # what /healthz asks
-        assert searcher.doc_count() == w["sections"]
+    assert sphinx_store.check() == w["sections"]  # what /healthz asks
 
 
 def test_match_text_is_escaped(sphinx_store):
-    from indexer.query import parse_query
-    from indexer.sphinx_store import escape_match, sphinx_word
-
     assert sphinx_word("职工") == "职工" and sphinx_word("c++").startswith("zq")
     assert sphinx_word("c++") != sphinx_word("c#")
     assert escape_match('a-(b)|"c"@d') == 'a\\-\\(b\\)\\|\\"c\\"\\@d'
     for text in ODD_QUERIES + ['maybe near sentence paragraph', 'MAYBE NEAR/3 SENTENCE', '@text 工会', 'a^2 b$']:
-        match = sphinx_store.to_match(parse_query(text, sphinx_store.analyzer))
+        match = to_match(parse_query(text, sphinx_store.analyzer))
         if match:  # only our own operators and word characters reach searchd
             assert set(match) <= set('()|-@" ,_~') | {c for c in match if c.isalnum()}
 
@@ -224,7 +184,7 @@ def test_every_section_has_its_bigrams(bigram_pair):
     dist = sphinx.spec.dist_index(sphinx._live())
     rows = sphinx._read(lambda cur: _count(cur, f"SELECT COUNT(*) FROM {dist} WHERE MATCH('@bigrams 职工')"))
     assert rows > 0
-    match = sphinx.to_match(parse_query('"会建成温暖" 职工', sphinx.analyzer))
+    match = to_match(parse_query('"会建成温暖" 职工', sphinx.analyzer))
     assert '@bigrams "会建 建成 成温 温暖"' in match
 
 
@@ -263,7 +223,7 @@ def _judged_ndcg(backend_store) -> float:
     """nDCG@10 on the judged set (bench/relevance/queries.json), with ../shared/tools/eval_search.py's scoring."""
     import importlib.util
 
-    from conftest import ROOT, SHARED
+    from helpers import ROOT, SHARED
 
     spec = importlib.util.spec_from_file_location("eval_search", SHARED / "tools" / "eval_search.py")
     ev = importlib.util.module_from_spec(spec)

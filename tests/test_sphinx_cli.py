@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ROOT, seed
+from helpers import ROOT, seed
 
 BIN = Path(sys.executable).parent / "unionsearch"
 pytestmark = pytest.mark.skipif(shutil.which("searchd") is None, reason="Sphinx's searchd is not installed "

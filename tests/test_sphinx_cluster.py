@@ -9,14 +9,14 @@ import threading
 import time
 
 import pytest
-from test_sphinx_backend import index_sphinx, new_sphinx_store, start_cluster
 
-from indexer import cluster
+from indexer.backends.sphinx import cluster
+from indexer.backends.sphinx.rows import shard_of
+from indexer.backends.sphinx.store import ClusterUnavailable
 from indexer.query import parse_query
 from indexer.search import SearchOptions, search
-from indexer.sphinx_store import ClusterUnavailable, shard_of
 
-from conftest import SEEDS, make_config
+from helpers import SEEDS, index_sphinx, make_config, new_sphinx_store, start_cluster
 
 
 @pytest.fixture(scope="module")

@@ -206,7 +206,7 @@ def test_healthz(client, path):
 def test_healthz_without_an_index_is_503(tmp_path):
     from webapp import create_app
 
-    from conftest import make_config
+    from helpers import make_config
 
     client = create_app(make_config(tmp_path)).test_client()
     response = client.get("/healthz")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from indexer.backends import open_store
 from indexer.build import build_index
-from indexer.engine import open_store
 from webapp import create_app
 
-from conftest import make_config
+from helpers import make_config
 
 EVIL = '<script>alert("x")</script>'
 EVIL_PAGE = f"""职工之家建设情况通报 {EVIL}

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 
 from webapp.cli import cli
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def run(args):

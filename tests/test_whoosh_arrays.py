@@ -8,16 +8,18 @@ import shutil
 
 import numpy as np
 import pytest
+from whoosh import query as wq
 
-from indexer import store as store_module
-from indexer import whoosh_arrays
+from indexer.backends import open_store
+from indexer.backends.whoosh import arrays as whoosh_arrays
+from indexer.backends.whoosh import render, schema
+from indexer.backends.whoosh.store import WhooshStore
 from indexer.build import index_corpus
 from indexer.cache import LRU
-from indexer.engine import open_store
 from indexer.query import parse_query
 from indexer.search import SearchOptions, search
 
-from conftest import SCRAPED, make_config
+from helpers import SCRAPED, make_config
 
 # The query language's shapes: words, several words, OR, exclusion, title:, site:, a year range.
 SHAPES = ["工会", "职代会", "困难职工 慰问", "女职工 OR 女工", "劳动竞赛 -煤炭", "title:总结 职工",
@@ -53,7 +55,7 @@ def _vocabulary_queries(store, n: int = 60) -> list[str]:
 
 
 def _whoosh_only(monkeypatch):
-    monkeypatch.setattr(store_module.Store, "_search_arrays", staticmethod(lambda *a: None))
+    monkeypatch.setattr(WhooshStore, "_search_arrays", staticmethod(lambda *a: None))
 
 
 def _same_ranking(a, b) -> bool:
@@ -113,7 +115,7 @@ def test_deleted_sections_are_not_found(segmented):
                    for d in r.deleted_docs_set}
         assert deleted
         for q in ("工会", "职工", "协会 OR 工会"):
-            matches, _ = whoosh_arrays.match(s, segmented.to_whoosh(parse_query(q, segmented.analyzer)))
+            matches, _ = whoosh_arrays.match(s, render.to_whoosh(parse_query(q, segmented.analyzer)))
             assert len(matches.docnums) and not deleted & set(matches.docnums.tolist())
 
 
@@ -121,7 +123,7 @@ def test_title_phrases_fall_back_to_whoosh(segmented):
     # A quoted phrase in the text is a literal (evaluated here); one in a title is a Whoosh phrase.
     pq = parse_query('title:"工会 工作"', segmented.analyzer)
     with segmented.searcher() as s, pytest.raises(whoosh_arrays.Unsupported):
-        whoosh_arrays.match(s, segmented.to_whoosh(pq))
+        whoosh_arrays.match(s, render.to_whoosh(pq))
     assert segmented.search(pq, 10).total > 0
 
 
@@ -131,7 +133,7 @@ def test_literal_and_parts_alternatives_score_as_whoosh(segmented, monkeypatch, 
     matchers (LiteralQuery.matcher, Phrase), with deleted sections left out."""
     pq = parse_query(text, segmented.analyzer)
     with segmented.searcher() as s:
-        whoosh_arrays.match(s, segmented.to_whoosh(pq))  # evaluated here, no Unsupported
+        whoosh_arrays.match(s, render.to_whoosh(pq))  # evaluated here, no Unsupported
     mine = segmented.search(pq, 200)
     _whoosh_only(monkeypatch)
     theirs = segmented.search(pq, 200)
@@ -156,10 +158,10 @@ def test_proximity_scores_equal_whooshs_phrase_matcher(segmented):
     compared = near = 0
     with segmented.searcher() as s:
         for a, b in pairs:
-            for slop in (1, store_module.PROXIMITY_SLOP):
-                q = store_module.wq.Phrase("text", [a, b], slop=slop, boost=0.25)
-                both = whoosh_arrays.match(s, store_module.wq.And([store_module.wq.Term("text", a),
-                                                                   store_module.wq.Term("text", b)]))[0].docnums
+            for slop in (1, render.PROXIMITY_SLOP):
+                q = wq.Phrase("text", [a, b], slop=slop, boost=0.25)
+                both = whoosh_arrays.match(s, wq.And([wq.Term("text", a),
+                                                                   wq.Term("text", b)]))[0].docnums
                 mine = whoosh_arrays._phrase_scores(s, q, both)
                 theirs = whoosh_arrays._matcher_scores(s, q, both)
                 assert np.allclose(mine, theirs, rtol=1e-6), (a, b, slop)
@@ -181,15 +183,15 @@ def test_proximity_of_words_found_in_one_section(segmented):
     checked = 0
     with segmented.searcher() as s:
         for word in [w for w, df in segmented.vocabulary("text") if df == 1 and len(w) >= 2][:40]:
-            docs = whoosh_arrays.match(s, store_module.wq.Term("text", word))[0].docnums
+            docs = whoosh_arrays.match(s, wq.Term("text", word))[0].docnums
             if not len(docs):
                 continue
-            terms = segmented.analyzer.terms(store_module._load_record(s, int(docs[0])).text)
+            terms = segmented.analyzer.terms(schema.load_record(s, int(docs[0])).text)
             if word not in terms:
                 continue
             i = terms.index(word)
             for other in terms[i + 1: i + 3]:
-                q = store_module.wq.Phrase("text", [word, other], slop=store_module.PROXIMITY_SLOP, boost=0.25)
+                q = wq.Phrase("text", [word, other], slop=render.PROXIMITY_SLOP, boost=0.25)
                 theirs = whoosh_arrays._matcher_scores(s, q, docs)
                 assert np.allclose(whoosh_arrays._phrase_scores(s, q, docs), theirs)
                 checked += int((theirs > 0).sum())

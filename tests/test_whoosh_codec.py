@@ -10,12 +10,12 @@ from hypothesis import strategies as st
 from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec
 
-from indexer import store as store_module
+from indexer.backends import open_store
+from indexer.backends.whoosh import schema, writers
+from indexer.backends.whoosh.codec import VarintPositions, decode_varints, encode_varints
 from indexer.build import build_index
-from indexer.engine import open_store
-from indexer.whoosh_codec import VarintPositions, decode_varints, encode_varints
 
-from conftest import SCRAPED, make_config
+from helpers import SCRAPED, make_config
 
 
 @given(st.lists(st.integers(min_value=0, max_value=2**40)))
@@ -37,12 +37,12 @@ def test_positions_round_trip(positions, boost):
 def _check_positions(store, limit: int | None = None) -> int:
     """Every word of the indexed sections: Whoosh's matcher gives the positions and frequency the analyser
     gave. Returns the number of postings checked."""
-    analyzer = store_module.WordTokenizer()
+    analyzer = schema.make_schema(store.analyzer)["text"].analyzer
     checked = 0
     with store.searcher() as s:
         reader = s.reader()
         for docnum in list(reader.all_doc_ids())[:limit]:
-            record = store_module._load_record(s, docnum)
+            record = schema.load_record(s, docnum)
             for word, expected in analyzer.positions_of(record.text).items():
                 m = reader.postings("text", word)
                 m.skip_to(docnum)
@@ -128,8 +128,8 @@ def test_postings_are_smaller_than_whoosh_layout(tmp_path, monkeypatch, store):
     """The same sections in Whoosh's own codec and Positions format take more postings bytes: 1.33x here, where
     the 6,500 terms of 17 pages cost their entries more than their positions; 2.3x at 1,000 pages
     (bench/RESULTS.md measures the whole index against the text)."""
-    monkeypatch.setattr(store_module, "CompactCodec", W3Codec)
-    monkeypatch.setattr(store_module, "VarintPositions", formats.Positions)
+    monkeypatch.setattr(writers, "CompactCodec", W3Codec)
+    monkeypatch.setattr(schema, "VarintPositions", formats.Positions)
     config = make_config(tmp_path)
     stock = open_store(config)
     build_index(config, stock, progress=False, workers=1)

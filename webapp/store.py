@@ -1,12 +1,11 @@
-"""The app's one Store: opened once at start-up, searchers reused per thread (see indexer.store)."""
+"""The app's one search backend: opened once at start-up, searchers reused per thread (see indexer.backends)."""
 
 from __future__ import annotations
 
 from flask import Flask, current_app
 
+from indexer.backends import Backend, open_store
 from indexer.config import Config
-from indexer.engine import open_store
-from indexer.store import Store
 
 KEY = "unionsearch.store"
 
@@ -15,7 +14,7 @@ def init_app(app: Flask) -> None:
     app.extensions[KEY] = open_store(app.config["UNIONSEARCH"])
 
 
-def get_store() -> Store:
+def get_store() -> Backend:
     return current_app.extensions[KEY]
 
 

@@ -8,9 +8,9 @@ import re
 from flask import Blueprint, current_app, render_template, request, send_file, send_from_directory, url_for
 from werkzeug.exceptions import HTTPException, NotFound
 
+from indexer.backends.base import IndexIncompatible, IndexMissing
 from indexer.model import SectionRecord
 from indexer.search import FILTERS, SORTS, SearchOptions, search
-from indexer.store import IndexIncompatible, IndexMissing
 from webapp.store import get_config, get_store
 
 bp = Blueprint("site", __name__)
@@ -189,14 +189,11 @@ def health():
     """200 ``{"ok": true, "index": {...}}`` when the index can be searched, else 503."""
     store = get_store()
     try:
+        sections = store.check()
         gen = store.current_generation()
-        if gen is None:
-            raise IndexMissing(f"no index in {store.dir}; run `unionsearch index` first")
-        with store.searcher() as s:
-            sections = s.doc_count()
     except (IndexMissing, IndexIncompatible) as e:
         return {"ok": False, "status": 503, "error": str(e), "errors": [str(e)], "index": {"exists": False}}, 503
-    return {"ok": True, "index": {"exists": True, "generation": gen.name, "sections": sections}}
+    return {"ok": True, "index": {"exists": True, "generation": gen.name if gen else "", "sections": sections}}
 
 
 @bp.route("/healthz")

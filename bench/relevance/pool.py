@@ -33,9 +33,9 @@ import jieba
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from indexer.analysis import normalise  # noqa: E402
-from indexer.build import process_file  # noqa: E402
 from indexer.config import load_config  # noqa: E402
 from indexer.load import iter_pages  # noqa: E402
+from indexer.records import process_file  # noqa: E402
 
 jieba.setLogLevel(logging.WARNING)
 TOP = 20
@@ -122,14 +122,14 @@ def pool(query: dict, sections: list[dict], bm25: BM25, store) -> list[dict]:
 
 
 def cmd_pool(a) -> None:
-    from indexer.build import make_analyzer
-    from indexer.store import Store
+    from indexer.analysis import make_analyzer
+    from indexer.backends.whoosh import WhooshStore
 
     sections = corpus(a.source)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "sections.json").write_text(json.dumps(sections, ensure_ascii=False, indent=0), encoding="utf-8")
-    store = Store(a.index, make_analyzer(load_config("config.yaml")))
+    store = WhooshStore(a.index, make_analyzer(load_config("config.yaml")))
     bm25 = BM25(sections)
     sizes = []
     for q in json.loads(Path(a.queries).read_text(encoding="utf-8")):

@@ -70,8 +70,8 @@ def main() -> None:
         def run(text):
             return [s for _, s in bm25.search(text, 10)]
     else:
+        from indexer.backends import open_store
         from indexer.config import load_config
-        from indexer.engine import open_store
         from indexer.search import SearchOptions, search
 
         overrides = {"backend": a.backend} | ({"index_dir": a.index} if a.index else {})

@@ -18,9 +18,10 @@ sys.path.insert(0, str(ROOT.parent / "shared" / "tools"))
 
 from eval_search import dcg, judge  # noqa: E402
 
-from indexer import store as store_mod  # noqa: E402
+from indexer.backends import open_store  # noqa: E402
+from indexer.backends.base import FIELD_BOOSTS  # noqa: E402
+from indexer.backends.whoosh import render  # noqa: E402
 from indexer.config import load_config  # noqa: E402
-from indexer.engine import open_store  # noqa: E402
 from indexer.search import SearchOptions, hit_to_json, search  # noqa: E402
 
 QUERIES = json.loads((ROOT.parent / "shared" / "queries" / "dev.json").read_text(encoding="utf-8"))
@@ -43,8 +44,8 @@ def main() -> None:
             "literal": [0.3, 0.6, 0.9]}
     rows = []
     for h, d, t, b in itertools.product(*grid.values()):
-        store_mod.FIELD_BOOSTS.update(text=1.0, heading=h, document=d, page_title=t)
-        store_mod.LITERAL_WEIGHT = b  # the weight of a word's literal-text match (indexer/query.py)
+        FIELD_BOOSTS.update(text=1.0, heading=h, document=d, page_title=t)
+        render.LITERAL_WEIGHT = b  # the weight of a word's literal-text match (indexer/query.py)
         scores = [score(s) for s in stores]
         rows.append(((h, d, t, b), scores))
         print(f"heading={h} document={d} page_title={t} literal={b}: " +

@@ -23,6 +23,8 @@ from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pymysql
+
 NODES_FILE = "nodes.json"
 GENERATIONS = ("a", "b")
 CHARSET_TABLE = "0..9, A..Z->a..z, a..z, U+3400..U+9FFF, U+F900..U+FAFF"
@@ -225,8 +227,6 @@ def node_pid(node: Node) -> int | None:
 
 def answers(node: Node, timeout: float = 0.5) -> bool:
     """True when the node accepts a SphinxQL connection and answers SHOW STATUS."""
-    import pymysql
-
     try:
         conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=timeout, read_timeout=timeout)
     except pymysql.MySQLError:
@@ -322,8 +322,6 @@ def stop(var_dir: str | Path) -> list[str]:
 
 def status(spec: ClusterSpec) -> list[dict]:
     """One row per node: ports, shards, pid (local nodes), whether it answers, rows per shard index."""
-    import pymysql
-
     rows = []
     for node in spec.nodes:
         row = {"node": node.name, "host": node.host, "sql_port": node.sql_port, "api_port": node.api_port,

@@ -1,4 +1,4 @@
-"""The Sphinx / Manticore backend: the same read and write API as ``indexer.store.Store``, over SphinxQL.
+"""The Sphinx / Manticore backend: the ``Backend`` interface (indexer/backends/base.py) over SphinxQL.
 
 Analysis stays ours. Each section is one row of a real-time index: our analyser's words, space-joined in
 order (``w_*`` fields, so phrases work), the sub-words it stacks on a word's position (``s_*`` fields: Sphinx
@@ -12,9 +12,8 @@ splits on spaces: its charset_table makes CJK, digits and a..z word characters, 
 stopwords; an analysed term holding anything else is replaced by an opaque hash token, at index and query time
 alike.
 
-Queries render the planner's plan (indexer/query.py) as Whoosh's backend does: each word by itself, by its
-literal text (a phrase on ``bigrams``), by its covering parts near each other (``"a b"~N``), and in the any-word
-supplement by its loose words, common words only adding to the score (``MAYBE``).
+Queries render the planner's plan (indexer/query.py) as Whoosh's backend does (render.py); rows are made in
+rows.py.
 
 Layout: ``shards`` RT indexes per generation (``us_a_s0`` …), each held by one or more nodes (mirrors); a
 page goes to shard ``hash(source) % shards`` on every node holding it. Every node declares a distributed
@@ -31,42 +30,48 @@ manifest, META.json, vocab.json: document frequencies of the text field, for did
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
-import re
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import pymysql
 from pymysql.constants import CLIENT
 
 from indexer import analysis
-from indexer.cluster import GENERATIONS, STRING_ATTRS, TEXT_FIELDS, ClusterError, ClusterSpec, Node
-from indexer.model import SectionRecord
-from indexer.query import ParsedQuery, Relaxed, Unit
-from indexer.store import (
+from indexer.backends.base import (
+    FACETS,
     FIELD_BOOSTS,
-    PARTS_SLOP,
     GenerationFiles,
     IndexIncompatible,
     IndexMissing,
     RawHit,
     RawResult,
-    site_keys,
+    write_atomic,
 )
+from indexer.backends.sphinx.cluster import GENERATIONS, ClusterError, ClusterSpec, Node
+from indexer.backends.sphinx.render import EVERY, to_match, unit_match
+from indexer.backends.sphinx.rows import (
+    INSERT_COLUMNS,
+    SELECT_ATTRS,
+    WORD_FIELDS,
+    RowMaker,
+    key_of,
+    record_of,
+    row_dict,
+    shard_of,
+)
+from indexer.config import Config
+from indexer.model import SectionRecord
+from indexer.query import ParsedQuery
 
 FORMAT_VERSION = "sphinx-2"
-# Record attribute → (words field, stacked sub-words field).
-WORD_FIELDS = {"page_title": ("w_title", "s_title"), "document": ("w_doc", "s_doc"),
-               "heading": ("w_head", "s_head"), "text": ("w_text", "s_text")}
 WEIGHT_SCALE = 20  # Sphinx field weights are integers: FIELD_BOOSTS × 20 (bigrams 0.25 → 5)
 FIELD_WEIGHTS = {f: round(FIELD_BOOSTS[attr] * WEIGHT_SCALE) for attr, pair in WORD_FIELDS.items() for f in pair}
 FIELD_WEIGHTS.update(bigrams=1, marker=1)  # the literal tier: below every word field, as BestOf ranks it
@@ -74,17 +79,9 @@ FIELD_WEIGHTS.update(bigrams=1, marker=1)  # the literal tier: below every word 
 # standing together (lcs: the longest run of query words in query order in a field), as Whoosh's proximity does.
 PROXIMITY = 30
 K1, B = 1.2, 0.75
-MARKER = "usall"
-SELECT_ATTRS = ("id", *STRING_ATTRS, "doc_index", "section_index", "year")
-INSERT_COLUMNS = ("id", *TEXT_FIELDS, *STRING_ATTRS, "doc_index", "section_index", "year", "site_keys")
 BATCH_ROWS = 500
 MAX_MATCHES = 1000
 SCAN_ROWS = 5000
-FACETS = ("year", "site", "org_type")
-WORDS = "w_title,w_doc,w_head,w_text"
-EVERY = WORDS + ",s_title,s_doc,s_head,s_text"
-PARTS_FIELDS = "w_head,w_text,s_head,s_text"  # where a long word's parts count near each other (Whoosh: heading, text)
-_SAFE_WORD = re.compile(r"^[0-9a-z\u3400-\u9fff\uf900-\ufaff]+$")
 _CONNECTION_ERRORS = (2003, 2006, 2013, 2014, 2055)
 
 
@@ -100,94 +97,15 @@ class SphinxRawResult(RawResult):
     warnings: list[str] = field(default_factory=list)
 
 
-def sphinx_word(term: str) -> str:
-    """``term`` as one searchd keyword: itself when made of word characters only, else a stable hash token
-    (so 'c++', '3.5' or 'covid-19' survive searchd's tokeniser and never read as query syntax)."""
-    if _SAFE_WORD.match(term):
-        return term
-    return "zq" + hashlib.blake2b(term.encode("utf-8"), digest_size=8).hexdigest()
-
-
-def escape_match(text: str) -> str:
-    """Backslash every SphinxQL full-text operator character (for text that is not one of our tokens)."""
-    return re.sub(r'([\\()|\-!@~"&/^$=<>\[\]*?\'%:])', r"\\\1", text)
-
-
-def _key(value: str) -> int:
-    """A positive 63-bit hash: document ids and site suffix keys."""
-    return int.from_bytes(hashlib.blake2b(value.encode("utf-8"), digest_size=8).digest(), "big") >> 1 or 1
-
-
-def doc_key(section_id: str) -> int:
-    return _key(section_id)
-
-
-def shard_of(source: str, shards: int) -> int:
-    """The shard a page's sections live in (all sections of a page together)."""
-    return int.from_bytes(hashlib.sha1(source.encode("utf-8")).digest()[:8], "big") % shards
-
-
 # ---- rows ------------------------------------------------------------------------------------------------------
-
-def _split_tokens(tokens: list[analysis.Token]) -> tuple[str, str]:
-    """Words in order (the first token at each position) and the sub-words stacked on them."""
-    words, subs, last = [], [], None
-    for t in tokens:
-        (subs if t.pos == last else words).append(sphinx_word(t.text))
-        last = t.pos
-    return " ".join(words), " ".join(subs)
-
-
-class RowMaker:
-    """SectionRecord → the values of one RT row (analysis happens here), plus text-field document frequencies."""
-
-    def __init__(self, analyzer: analysis.Analyzer):
-        self.analyzer = analyzer
-        self.short = lru_cache(maxsize=20_000)(self._analyse)  # titles repeat on every section of a document
-
-    def _analyse(self, value: str) -> tuple[tuple[str, str], frozenset[str]]:
-        tokens = self.analyzer.tokens(value, "index")
-        return _split_tokens(tokens), frozenset(t.text for t in tokens)
-
-    def analyse(self, value: str) -> tuple[tuple[str, str], frozenset[str]]:
-        return self.short(value) if len(value) <= 100 else self._analyse(value)
-
-    def row(self, r: SectionRecord, df: Counter | None = None) -> tuple:
-        texts = {}
-        for attr, (w, s) in WORD_FIELDS.items():
-            (texts[w], texts[s]), terms = self.analyse(getattr(r, attr) or "")
-            if attr == "text" and df is not None:
-                df.update(terms)
-        key = analysis.literal_key("\n".join((r.heading, r.text)))
-        texts["bigrams"] = " ".join(sphinx_word(p) for p in analysis.pairs(key))
-        texts["marker"] = MARKER
-        keys = tuple(_key(k) for k in site_keys(r.site).split())
-        strings = dict(sid=r.id, doc_id=r.doc_id, source=r.source, page_title=r.page_title, document=r.document,
-                       heading=r.heading, heading_path=r.heading_path, text=r.text, url=r.url or "",
-                       date=r.date or "", site=r.site or "", org_type=r.org_type or "",
-                       duplicate_of=r.duplicate_of or "")
-        # SphinxQL reads the escaped NUL pymysql writes as "0"; the cleaner never leaves one, drop any other.
-        values = (strings[a].replace("\x00", "") for a in STRING_ATTRS)
-        return (doc_key(r.id), *(texts[f] for f in TEXT_FIELDS), *values,
-                r.doc_index, r.section_index, r.year or 0, keys)
-
-
-def _record(row: dict) -> SectionRecord:
-    return SectionRecord(
-        id=row["sid"], source=row["source"], doc_index=int(row["doc_index"]),
-        section_index=int(row["section_index"]), page_title=row["page_title"], document=row["document"],
-        heading=row["heading"], heading_path=row["heading_path"], text=row["text"], url=row["url"] or None,
-        date=row["date"] or None, year=int(row["year"]) or None, site=row["site"] or None,
-        org_type=row["org_type"] or None, duplicate_of=row["duplicate_of"] or None, doc_id=row["doc_id"],
-    )
 
 
 # ---- the store ---------------------------------------------------------------------------------------------------
 
 class SphinxStore(GenerationFiles):
-    """A sphinx cluster plus a local state folder: build, update and search it (Store's API)."""
+    """A sphinx cluster plus a local state folder: build, update and search it (the ``Backend`` interface)."""
 
-    backend = "sphinx"
+    format_version = FORMAT_VERSION
 
     def __init__(self, state_dir: str | Path, analyzer: analysis.Analyzer, spec: ClusterSpec | str | Path,
                  timeout: float = 10.0):
@@ -310,7 +228,7 @@ class SphinxStore(GenerationFiles):
 
     def _set_stale(self, entries: list[dict]) -> None:
         unique = {(e["gen"], e["node"], e["shard"]): e for e in entries}
-        _write_atomic(self.dir / "stale.json", json.dumps(sorted(unique.values(), key=lambda e: tuple(e.values()))))
+        write_atomic(self.dir / "stale.json", json.dumps(sorted(unique.values(), key=lambda e: tuple(e.values()))))
 
     def _mark_stale(self, gen: str, failed: Iterable[tuple[str, int]]) -> None:
         failed = list(failed)
@@ -358,11 +276,11 @@ class SphinxStore(GenerationFiles):
             if part:
                 df.update(part["df"])
                 self._mark_stale(name, [tuple(f) for f in part["failed"]])
-        _write_atomic(gen / "vocab.json", json.dumps(df, ensure_ascii=False))
+        write_atomic(gen / "vocab.json", json.dumps(df, ensure_ascii=False))
         for fname, text in (files or {}).items():
-            _write_atomic(gen / fname, text)
-        _write_atomic(self.dir / "FORMAT", FORMAT_VERSION)
-        _write_atomic(self.dir / "CURRENT", name)
+            write_atomic(gen / fname, text)
+        write_atomic(self.dir / "FORMAT", FORMAT_VERSION)
+        write_atomic(self.dir / "CURRENT", name)
 
     def discard_generation(self, gen: Path) -> None:
         """Forget a generation whose build failed (its indexes are emptied by the next new_generation())."""
@@ -411,9 +329,9 @@ class SphinxStore(GenerationFiles):
         vocab = self._vocab(gen)
         vocab.update(df)
         vocab.subtract(removed)
-        _write_atomic(gen / "vocab.json", json.dumps({k: v for k, v in vocab.items() if v > 0}, ensure_ascii=False))
+        write_atomic(gen / "vocab.json", json.dumps({k: v for k, v in vocab.items() if v > 0}, ensure_ascii=False))
         for fname, text in (files or {}).items():
-            _write_atomic(gen / fname, text)
+            write_atomic(gen / fname, text)
         return deleted
 
     def _removed_terms(self, gen: str, sources: list[str]) -> Counter:
@@ -435,6 +353,10 @@ class SphinxStore(GenerationFiles):
         with self.lock():
             self.commit_update([], list(delete_sources), add=records)
         return len(records)
+
+    def remove_unfinished(self) -> list[str]:
+        """Nothing to remove: a killed build leaves the other generation's RT indexes, emptied by the next one."""
+        return []
 
     def repair(self) -> list[str]:
         """Copy every stale replica of the live generation from a live mirror (re-analysing the stored
@@ -475,81 +397,21 @@ class SphinxStore(GenerationFiles):
                     f"OPTION max_matches={BATCH_ROWS}", (lo,)))
                 if not found:
                     return
-                rows = [self.rows.row(_record(r)) for r in found]
+                rows = [self.rows.row(record_of(r)) for r in found]
                 self._on(target, lambda cur, rr=rows: _insert(cur, index, rr))
                 last = int(found[-1]["id"])
         raise ClusterUnavailable(f"no live copy of shard {shard} to repair {target.name} from")
 
     # ---- reading -----------------------------------------------------------------------------------------------
-    @contextmanager
-    def searcher(self):
-        """Checks that an index is recorded and a node answers; yields the store (searches are stateless)."""
+    def check(self) -> int:
+        """Sections in the live generation, once a node answered (raises IndexMissing / ClusterUnavailable)."""
         self.live_generation()
-        self._read(lambda cur: cur.execute("SHOW STATUS"))
-        yield self
+        return self.doc_count()
 
     def doc_count(self) -> int:
-        """Sections in the live generation (what ``searcher().doc_count()`` gives on Whoosh: /healthz)."""
         dist = self.spec.dist_index(self._live())
         found = self._read(lambda cur: _fetch(cur, f"SELECT COUNT(*) AS n FROM {dist}", ()))
         return int(found[0]["n"]) if found else 0
-
-    @staticmethod
-    def _term(term: str, parts: tuple[str, ...]) -> str:
-        """A word, or its covering parts near each other in a heading or the text (Whoosh: a BestOf)."""
-        word = sphinx_word(term)
-        if not parts:
-            return word
-        near = " ".join(sphinx_word(p) for p in parts)
-        return f'({word} | (@({PARTS_FIELDS}) "{near}"~{PARTS_SLOP}))'
-
-    def _unit(self, unit: Unit, all_fields: str, any_term: bool = False, loose: tuple[str, ...] = (),
-              common: frozenset[str] = frozenset()) -> str:
-        """One typed word or phrase as MATCH text, from the plan's tiers: its words (with their parts), its
-        literal text (a phrase of bigrams), and (any-word supplement) its loose words."""
-        literal = ""
-        if unit.literal:
-            literal = f'(@bigrams "{" ".join(sphinx_word(p) for p in analysis.pairs(unit.literal))}")'
-        if unit.phrase:
-            return literal or f"(@marker {MARKER} -@marker {MARKER})"
-        words = [self._term(t, p) for t, p in zip(unit.terms, unit.parts, strict=True)]
-        if any_term and len(words) > 1:
-            chosen = [w for w, t in zip(words, unit.terms, strict=True) if t not in common] or words
-            extra = [w for w, t in zip(words, unit.terms, strict=True) if t in common and w not in chosen]
-            inner = f"(@({all_fields}) ({' | '.join(chosen)}))"
-            if extra:
-                inner = f"({inner} MAYBE (@({all_fields}) ({' | '.join(extra)})))"
-        else:
-            inner = f"(@({all_fields}) ({' '.join(words)}))"
-        alternatives = [inner] + ([literal] if literal else [])
-        if loose:
-            alternatives.append(f"(@({all_fields}) ({' | '.join(sphinx_word(w) for w in loose)}))")
-        return alternatives[0] if len(alternatives) == 1 else "(" + " | ".join(alternatives) + ")"
-
-    def to_match(self, pq: ParsedQuery, relaxed: Relaxed | None = None) -> str | None:
-        """The plan → SphinxQL MATCH() text (every keyword is one of our tokens or a hash token); with
-        ``relaxed`` (ParsedQuery.relaxed), its any-word supplement."""
-        def clause(c) -> str:
-            return "(" + " | ".join(
-                self._unit(u, EVERY, any_term=relaxed is not None,
-                           loose=relaxed.loose.get(u.raw, ()) if relaxed else (),
-                           common=relaxed.common if relaxed else frozenset())
-                for u in c.alternatives) + ")"
-
-        clauses = [clause(c) for c in (relaxed.any_of if relaxed else pq.must)]
-        if relaxed is not None and clauses:
-            clauses = ["(" + " | ".join(clauses) + ")"]
-            if relaxed.optional:
-                clauses = [f"({clauses[0]} MAYBE ({' | '.join(clause(c) for c in relaxed.optional)}))"]
-        title = "w_title,w_doc,s_title,s_doc"
-        clauses += [f'(@(w_title,w_doc) "{" ".join(sphinx_word(t) for t in u.terms)}")' if u.phrase else
-                    f"(@({title}) ({' '.join(sphinx_word(t) for t in u.terms)}))" for u in pq.title]
-        if not clauses and not pq.exclude:
-            return None
-        if not clauses:
-            clauses = [f"(@marker {MARKER})"]
-        excluded = [f"-{self._unit(u, EVERY)}" for u in pq.exclude]
-        return " ".join(clauses + excluded)
 
     def _vocab_counts(self) -> Counter:
         """Document frequencies of the text field (vocab.json of the live generation, read once per change)."""
@@ -582,9 +444,9 @@ class SphinxStore(GenerationFiles):
             sections = max(1, self.doc_count())
             relaxed = pq.relaxed(lambda t: counts.get(t, 0) / sections)
             backed_off = [(u.raw, relaxed.loose[u.raw]) for c in pq.must for u in c.alternatives
-                          if relaxed.loose.get(u.raw) and not self._search(pq, self._unit(u, EVERY), 1, "relevance",
+                          if relaxed.loose.get(u.raw) and not self._search(pq, unit_match(u, EVERY), 1, "relevance",
                                                                            False, None).total]
-        result = self._search(pq, self.to_match(pq, relaxed), limit, sort, facets, filters)
+        result = self._search(pq, to_match(pq, relaxed), limit, sort, facets, filters)
         result.backed_off = backed_off
         return result
 
@@ -597,7 +459,7 @@ class SphinxStore(GenerationFiles):
         if ids is not None:
             where.append(f"id IN ({', '.join(str(int(i)) for i in ids)})")
         if pq.sites:
-            where.append(f"site_keys IN ({', '.join(str(_key(s)) for s in pq.sites)})")
+            where.append(f"site_keys IN ({', '.join(str(key_of(s)) for s in pq.sites)})")
         if pq.year_from is not None:
             where.append("year BETWEEN %s AND %s")
             args += [pq.year_from, pq.year_to if pq.year_to is not None else pq.year_from]
@@ -640,8 +502,8 @@ class SphinxStore(GenerationFiles):
             if key == "warning":
                 warnings.append(value)
             meta.setdefault(key, value)
-        terms = _highlight_terms(pq)
-        hits = [RawHit.of(_record(_row_dict(r)), float(r[-1]) / 1000.0, terms) for r in sets[0]]
+        terms = pq.highlight_terms()  # Sphinx does not say which words a hit matched
+        hits = [RawHit.of(record_of(row_dict(r)), float(r[-1]) / 1000.0, terms) for r in sets[0]]
         counts: dict[str, dict[str, int]] = {}
         if facets:
             for name, rows in zip(FACETS, sets[3:6], strict=False):
@@ -654,13 +516,13 @@ class SphinxStore(GenerationFiles):
         """The sections of one document, in order ([] if the id is unknown)."""
         sql = (f"SELECT {', '.join(SELECT_ATTRS)} FROM {self.spec.dist_index(self._live())} WHERE doc_id = %s "
                f"ORDER BY section_index ASC LIMIT 0, 10000 OPTION max_matches=10000")
-        return [_record(r) for r in self._read(lambda cur: _fetch(cur, sql, (doc_id,)))]
+        return [record_of(r) for r in self._read(lambda cur: _fetch(cur, sql, (doc_id,)))]
 
     def section(self, section_id: str) -> SectionRecord | None:
         sql = f"SELECT {', '.join(SELECT_ATTRS)} FROM {self.spec.dist_index(self._live())} WHERE id = %s"
-        found = [r for r in self._read(lambda cur: _fetch(cur, sql, (doc_key(section_id),)))
+        found = [r for r in self._read(lambda cur: _fetch(cur, sql, (key_of(section_id),)))
                  if r["sid"] == section_id]
-        return _record(found[0]) if found else None
+        return record_of(found[0]) if found else None
 
     def sources(self) -> dict[str, int]:
         """Every indexed page and how many sections it has (read in id order, a batch at a time: a GROUP BY
@@ -814,38 +676,17 @@ def _fetch_tuples(cur, sql: str) -> list[tuple]:
     return list(cur.fetchall())
 
 
-def _row_dict(row: tuple) -> dict:
-    return dict(zip(SELECT_ATTRS, row, strict=False))
-
-
-def _highlight_terms(pq: ParsedQuery) -> set[str]:
-    """The analysed words a hit may have matched (the plan's: Sphinx does not say per hit, and marking only
-    uses the ones present)."""
-    return pq.highlight_terms()
-
-
 def _agents_failed(warnings: list[str]) -> bool:
     """searchd reports an agent that gave nothing (after trying every mirror) as a query warning."""
     return any("agent" in w for w in warnings)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def open_sphinx_store(config, nodes_file: str | Path | None = None) -> SphinxStore:
+def open_sphinx_store(config: Config, analyzer: analysis.Analyzer) -> SphinxStore:
     """A SphinxStore for ``config``: state in ``<index_dir>/sphinx``, nodes from ``config.sphinx.nodes_file``
-    (or ``nodes_file``; default ``var/cluster/nodes.json`` beside the config)."""
-    from indexer.build import make_analyzer
-
-    settings = getattr(config, "sphinx", None)
-    path = nodes_file or (getattr(settings, "nodes_file", "") if settings else "") or "var/cluster/nodes.json"
-    timeout = float(getattr(settings, "query_timeout", 10.0)) if settings else 10.0
+    (default ``var/cluster/nodes.json`` beside the config)."""
+    path = config.sphinx.nodes_file or "var/cluster/nodes.json"
     try:
         spec = ClusterSpec.load(config.path(str(path)))
     except ClusterError as e:
         raise ClusterUnavailable(str(e)) from None
-    return SphinxStore(config.index_path / "sphinx", make_analyzer(config), spec, timeout=timeout)
+    return SphinxStore(config.index_path / "sphinx", analyzer, spec, timeout=config.sphinx.query_timeout)
