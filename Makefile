@@ -20,12 +20,13 @@ serve: $(STAMP)
 
 run: index serve
 
-test: $(STAMP)
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/pytest -q
 
+# ruff (pinned in pyproject.toml) and mypy (settings in pyproject.toml: indexer/ and webapp/)
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 score: $(STAMP)
 	$(PYTHON) ../shared/tools/score_cleaner.py ../shared/pages --cmd '$(BIN)/unionsearch clean {page} --json'

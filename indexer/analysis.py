@@ -22,6 +22,7 @@ import logging
 import re
 import threading
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from indexer.config import Config
 
 try:  # the C word-graph kernel of jieba_fast, when the optional extra "fast" is installed
-    from _jieba_fast_functions_py3 import _get_DAG_and_calc as _c_dag_route
+    from _jieba_fast_functions_py3 import _get_DAG_and_calc as _c_dag_route  # type: ignore[import-not-found]
 except ImportError:
     _c_dag_route = None
 
@@ -100,7 +101,9 @@ def normalise_with_map(text: str) -> tuple[str, list[int]]:
         return norm, list(range(len(text)))  # every char gave one char
     origin: list[int] = []
     done = 0
-    for m in _NormTable.irregular.finditer(text):
+    irregular = _NormTable.irregular
+    assert irregular is not None  # set by the translate above when a character shrinks or grows
+    for m in irregular.finditer(text):
         i = m.start()
         origin.extend(range(done, i))
         origin.extend([i] * len(_norm_char(text[i])))
@@ -192,6 +195,8 @@ _T2S_TRIGGERS = _t2s_triggers()
 
 
 def _t2s_may_change(text: str) -> bool:
+    if _T2S_TRIGGERS is None:  # OpenCC's tables were not of the expected shape: always convert
+        return True
     chars, phrases = _T2S_TRIGGERS
     return bool(chars.search(text) or (phrases and phrases.search(text)))
 
@@ -217,7 +222,8 @@ def _phrase_convert(text: str) -> str:
     return conv if len(conv) == len(text) else text
 
 
-def init_jieba(cache_dir: str | Path | None, user_dicts: list[str | Path] = (), extra_words=()) -> None:
+def init_jieba(cache_dir: str | Path | None, user_dicts: Sequence[str | Path] = (),
+               extra_words: Iterable[str] = ()) -> None:
     """Point jieba's cache at a folder we own, load dictionaries, and initialise once per process."""
     key = repr((str(cache_dir), [str(p) for p in user_dicts], tuple(extra_words)))
     with _init_lock:
@@ -425,8 +431,9 @@ def cover_subwords(word: str) -> list[str]:
             continue
         for j in range(i + 2, min(n, i + 4) + 1):
             piece = word[i:j]
-            if (j - i < n) and freq.get(piece) and (best[j] is None or len(best[j]) > len(best[i]) + 1):
-                best[j] = best[i] + [piece]
+            here, there = best[i], best[j]
+            if here is not None and (j - i < n) and freq.get(piece) and (there is None or len(there) > len(here) + 1):
+                best[j] = here + [piece]
     return best[n] or []
 
 

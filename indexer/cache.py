@@ -1,5 +1,5 @@
-"""A thread-safe LRU bounded by a budget: bytes for whoosh_arrays' posting lists and columns, answers for
-search()'s result cache (each entry of size 1)."""
+"""A thread-safe LRU bounded by a budget: bytes for the Whoosh backend's posting lists and columns
+(backends/whoosh/arrays.py), answers for search()'s result cache (each entry of size 1)."""
 
 from __future__ import annotations
 

@@ -215,10 +215,12 @@ def mhtml_to_html(data: bytes) -> tuple[bytes, str | None]:
     location = msg.get("Snapshot-Content-Location")
     for part in msg.walk():
         if part.get_content_type() == "text/html":
-            payload = part.get_payload(decode=True) or b""
+            decoded = part.get_payload(decode=True)
+            payload = decoded if isinstance(decoded, bytes) else b""
             charset = part.get_content_charset()
-            if charset and normalise_codec(charset):
-                codec = _WIDEN.get(normalise_codec(charset), normalise_codec(charset))
+            label = normalise_codec(charset) if charset else None
+            if label:
+                codec = _WIDEN.get(label, label)
                 try:
                     payload = payload.decode(codec, errors="replace").encode("utf-8")
                 except (LookupError, UnicodeError, TypeError, ValueError):

@@ -120,7 +120,8 @@ class ParsedQuery:
         def common(unit: Unit) -> bool:
             return bool(unit.terms) and all(share(t) > COMMON_SHARE for t in unit.terms)
 
-        selective, optional = [], []
+        selective: list[Clause] = []
+        optional: list[Clause] = []
         for c in self.must:
             (optional if all(common(u) for u in c.alternatives) else selective).append(c)
         if not selective:

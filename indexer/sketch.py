@@ -65,7 +65,7 @@ class Sketch:
     def __eq__(self, other) -> bool:
         return isinstance(other, Sketch) and self.sampled == other.sampled and np.array_equal(self.array, other.array)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # equal by value, mutable cache: not hashable
 
     @property
     def grams(self) -> frozenset[int]:

@@ -27,8 +27,8 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
         config = load_config(find_config())
     app = Flask(__name__)
     app.config["UNIONSEARCH"] = config
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider has them
+    app.json.sort_keys = False  # type: ignore[attr-defined]
 
     from webapp import api, security, store, views
 

@@ -85,13 +85,13 @@ def _parse(param: Param, raw: str):
         return value in ("true", "1")
     if schema["type"] == "integer":
         try:
-            value = int(raw.strip())
+            number = int(raw.strip())
         except ValueError:
             raise BadRequest(f"{param.name} must be an integer, got {raw[:20]!r}") from None
         lo, hi = schema.get("minimum"), schema.get("maximum")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
-            raise BadRequest(f"{param.name} must be between {lo} and {hi}, got {value}")
-        return value
+        if (lo is not None and number < lo) or (hi is not None and number > hi):
+            raise BadRequest(f"{param.name} must be between {lo} and {hi}, got {number}")
+        return number
     value = raw.strip()
     if "enum" in schema and value not in schema["enum"]:
         raise BadRequest(f"{param.name} must be one of {', '.join(schema['enum'])}, got {value[:20]!r}")

@@ -7,6 +7,8 @@ fails when a key is added without being documented here.
 
 from __future__ import annotations
 
+from typing import Any
+
 from webapp import __version__
 
 
@@ -124,7 +126,7 @@ def openapi_spec(params, server_url: str = "") -> dict:
         parameters.append({"name": p.name, "in": "query", "required": p.required, "description": p.help,
                            "schema": dict(p.schema)})
     errors = {"400": _json("Error", "A parameter is missing or out of range; `error` names it.")}
-    spec = {
+    spec: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "unionsearch JSON API",

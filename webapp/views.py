@@ -51,6 +51,7 @@ def stats() -> dict:
     cache = current_app.extensions.setdefault("unionsearch.stats", {})
     if gen is None:
         return {"exists": False}
+    key: tuple[str, int | None]
     try:  # an incremental update rewrites META.json inside the same generation
         key = (gen.name, (gen / "META.json").stat().st_mtime_ns)
     except OSError:
@@ -212,7 +213,7 @@ def http_error(e: HTTPException):
         message = {404: "not found", 405: "method not allowed"}.get(status, e.description or e.name)
         return {"ok": False, "status": status, "error": message, "errors": [message]}, status
     ours = isinstance(e.description, str) and not e.description.isascii()  # a Chinese message we wrote
-    message = e.description if ours else {404: "页面不存在", 405: "不支持这种请求方法"}.get(status, e.name)
+    message = str(e.description) if ours else {404: "页面不存在", 405: "不支持这种请求方法"}.get(status, e.name)
     return render_template("error.html", status=status, message=message), status
 
 

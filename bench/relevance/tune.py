@@ -3,7 +3,8 @@
 
     python bench/relevance/tune.py SEEDS_INDEX [ALL_INDEX]
 
-Prints nDCG@10 / MRR per setting on each index; the chosen values live in indexer/store.py.
+Prints nDCG@10 / MRR per setting on each index; the chosen values live in indexer/backends/base.py
+(FIELD_BOOSTS) and indexer/query.py.
 """
 
 import itertools

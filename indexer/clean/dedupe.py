@@ -58,11 +58,9 @@ def mark_duplicates(docs: list[Document], threshold: float = THRESHOLD) -> list[
             short, long_ = sorted((len(bodies[i]), len(bodies[j])))
             if short < 0.6 * long_:
                 continue
-            if hashes[i] is None:
-                hashes[i] = _minhash(bodies[i])
-            if hashes[j] is None:
-                hashes[j] = _minhash(bodies[j])
-            if hashes[i].jaccard(hashes[j]) >= threshold:
+            a = hashes[i] = hashes[i] or _minhash(bodies[i])
+            b = hashes[j] = hashes[j] or _minhash(bodies[j])
+            if a.jaccard(b) >= threshold:
                 out[i] = dataclasses.replace(out[i], duplicate_of=j)
                 break
     return out

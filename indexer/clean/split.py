@@ -180,7 +180,7 @@ def split_documents(paras: list[Para], page_title: str) -> list[tuple[str, list[
 def split_sections(paras: list[Para]) -> tuple[Section, ...]:
     sections: list[Section] = []
     stack: list[tuple[float, str]] = []
-    heading, path, buf = "", (), []
+    heading, path, buf = "", tuple[str, ...](), list[str]()
 
     def close() -> None:
         if heading or buf:

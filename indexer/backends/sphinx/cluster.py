@@ -22,6 +22,7 @@ import time
 from contextlib import closing
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pymysql
 
@@ -112,7 +113,7 @@ def layout(nodes: int, shards: int) -> list[list[int]]:
     if nodes < 1 or shards < 1:
         raise ClusterError("a cluster needs at least one node and one shard")
     if nodes < shards:
-        out = [[] for _ in range(nodes)]
+        out: list[list[int]] = [[] for _ in range(nodes)]
         for s in range(shards):
             out[s % nodes].append(s)
         return out
@@ -228,7 +229,8 @@ def node_pid(node: Node) -> int | None:
 def answers(node: Node, timeout: float = 0.5) -> bool:
     """True when the node accepts a SphinxQL connection and answers SHOW STATUS."""
     try:
-        conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=timeout, read_timeout=timeout)
+        conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=max(1, round(timeout)),
+                               read_timeout=timeout)
     except pymysql.MySQLError:
         return False
     with closing(conn):
@@ -324,10 +326,11 @@ def status(spec: ClusterSpec) -> list[dict]:
     """One row per node: ports, shards, pid (local nodes), whether it answers, rows per shard index."""
     rows = []
     for node in spec.nodes:
-        row = {"node": node.name, "host": node.host, "sql_port": node.sql_port, "api_port": node.api_port,
-               "shards": node.shards, "pid": node_pid(node) if node.dir else None, "up": False, "indexes": {}}
+        row: dict[str, Any] = {
+            "node": node.name, "host": node.host, "sql_port": node.sql_port, "api_port": node.api_port,
+            "shards": node.shards, "pid": node_pid(node) if node.dir else None, "up": False, "indexes": {}}
         try:
-            conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=0.5, read_timeout=2)
+            conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=1, read_timeout=2)
         except pymysql.MySQLError:
             rows.append(row)
             continue

@@ -48,7 +48,9 @@ def shard_of(source: str, shards: int) -> int:
 
 def _split_tokens(tokens: list[analysis.Token]) -> tuple[str, str]:
     """Words in order (the first token at each position) and the sub-words stacked on them."""
-    words, subs, last = [], [], None
+    words: list[str] = []
+    subs: list[str] = []
+    last = None
     for t in tokens:
         (subs if t.pos == last else words).append(sphinx_word(t.text))
         last = t.pos

@@ -129,7 +129,7 @@ class SphinxStore(GenerationFiles):
         conns = self._connections()
         conn = conns.get(node.name)
         if conn is None:
-            conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=1.0,
+            conn = pymysql.connect(host=node.host, port=node.sql_port, connect_timeout=1,
                                    read_timeout=self.timeout, write_timeout=self.timeout, autocommit=True,
                                    charset="utf8", client_flag=CLIENT.MULTI_STATEMENTS)
             conns[node.name] = conn
@@ -369,6 +369,7 @@ class SphinxStore(GenerationFiles):
                 keep.append(entry)
                 continue
             target = self.spec.node(entry["node"])
+            assert live is not None  # stale replicas are only recorded for a live generation
             sources = [n for n in self.spec.replicas(entry["shard"]) if n.name != target.name
                        and not any(e["node"] == n.name and e["shard"] == entry["shard"] and e["gen"] == live
                                    for e in stale)]
@@ -452,7 +453,8 @@ class SphinxStore(GenerationFiles):
 
     def _search(self, pq: ParsedQuery, match: str | None, limit: int, sort: str, facets: bool,
                 filters: dict[str, str] | None, ids: list[int] | None = None) -> SphinxRawResult:
-        where, args = [], []
+        where: list[str] = []
+        args: list[str | int] = []
         if match is not None:
             where.append("MATCH(%s)")
             args.append(match)

@@ -1,5 +1,5 @@
 """Whoosh queries evaluated on whole posting lists with numpy: the Whoosh backend's fast path (used only by
-indexer/store.py).
+store.py).
 
 Whoosh matches and scores one posting at a time in Python, and walks the matches twice (once to score the top
 hits, once to count them for the total and the facets). A query of two common words in a 10,000-page archive
@@ -121,15 +121,16 @@ def _postings(leaf, fieldname: str, btext: bytes):
     found = _POSTINGS.get(key)
     if found is not None:
         return found
-    starts = firsts = None
+    starts: np.ndarray | None = None
+    firsts: np.ndarray | None = None
     if (fieldname, btext) not in leaf:
         ids, weights = _EMPTY_IDS.astype(np.int32), _EMPTY_SCORES.astype(np.float32)
     else:
         m = _raw_matcher(leaf, fieldname, btext)
         if isinstance(m, W3LeafMatcher):
-            id_blocks, weight_blocks, starts = _read_blocks(m)
+            id_blocks, weight_blocks, block_starts = _read_blocks(m)
             ids, weights = np.concatenate(id_blocks).astype(np.int32), np.concatenate(weight_blocks)
-            starts = np.array(starts, dtype=np.int64)
+            starts = np.array(block_starts, dtype=np.int64)
             firsts = np.cumsum([0] + [len(b) for b in id_blocks[:-1]]).astype(np.int64)
         else:  # a term with very few postings is stored inline: a list matcher
             pairs = []

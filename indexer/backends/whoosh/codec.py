@@ -1,4 +1,4 @@
-"""Whoosh's W3 codec with compact positions: part of the Whoosh backend (with store.py and whoosh_arrays.py).
+"""Whoosh's W3 codec with compact positions: part of the Whoosh backend (with store.py and arrays.py).
 
 Whoosh's ``Positions`` format encodes each posting as a 4-byte count plus a pickled list of position deltas,
 and a posting block pickles the tuple of those strings: at 1,000 pages the text field's positions took 10 MB
@@ -6,7 +6,7 @@ of a 27 MB index (about 12 bytes per posting after zlib). Here a posting's value
 the deltas), and a block stores its values as one string plus one length byte each; term frequencies, stored
 as weights, are pickled as small integers rather than 9-byte floats; and terms with fewer than INLINE_LIMIT
 postings live in the term index. The postings file of those 1,000 pages went from 15.4 to 5.8 MB. The block
-layout is otherwise Whoosh's: our matcher subclasses unpack it, and Whoosh's queries and whoosh_arrays use
+layout is otherwise Whoosh's: our matcher subclasses unpack it, and Whoosh's queries and arrays.py use
 them unchanged.
 
 The codec and the format are pickled into the index (schema and segment list) by their import path, so
@@ -14,6 +14,8 @@ both names must stay here.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from whoosh import formats
 from whoosh.codec.whoosh3 import W3Codec, W3LeafMatcher, W3PostingsWriter
@@ -123,7 +125,8 @@ class _PostingsWriter(W3PostingsWriter):
         # ~70 bytes of framing; most words of a corpus occur in a few sections). Whoosh's own inlining is dead code
         # in whoosh-reloaded (it calls a set_inline() that does not exist), so it is done here.
         if not self.written() and 0 < len(self) < self._inlinelimit:
-            terminfo, self._terminfo = self._terminfo, None
+            terminfo: Any = self._terminfo  # type: ignore[has-type]  # set by Whoosh's start_postings
+            self._terminfo = None
             terminfo.add_block(self)
             terminfo.set_inlined(self._ids, self._weights, self._values)
             return terminfo

@@ -1,5 +1,6 @@
-"""The Whoosh backend: schema, writers and searchers. The only module that imports Whoosh (with
-arrays.py, its numpy query evaluator, and whoosh_codec.py, its compact postings).
+"""The Whoosh backend's store: generations, commits and searching. The schema is in schema.py, segment writers
+in writers.py, query rendering in render.py, compact postings in codec.py and the numpy query evaluator in
+arrays.py; only this package imports Whoosh.
 
 Layout on disk (``index_dir``)::
 
@@ -110,7 +111,10 @@ class WhooshStore(GenerationFiles):
     def live_generation(self) -> Path:
         """The live generation, checked for format (raises IndexMissing / IndexIncompatible)."""
         self._open()
-        return self.current_generation()
+        gen = self.current_generation()
+        if gen is None:  # removed between the two reads
+            raise IndexMissing(f"no index in {self.dir}")
+        return gen
 
     def sink(self, gen: str | Path, limitmb: int = 128) -> SegmentSink:
         """A writer of one new segment in ``gen``; safe to use in a worker process, several at once."""
@@ -150,7 +154,7 @@ class WhooshStore(GenerationFiles):
         except BaseException:
             writer.cancel()
             raise
-        gen = self.current_generation()
+        gen = self.live_generation()
         for name, text in (files or {}).items():
             write_atomic(gen / name, text)
         return deleted

@@ -85,7 +85,7 @@ class _PrivateTempStorage(FileStorage):
 
 
 class _Writer(SegmentWriter):
-    """Whoosh's segment writer with our codec (compact positions: indexer/whoosh_codec.py), writing separate
+    """Whoosh's segment writer with our codec (compact positions: codec.py), writing separate
     files rather than a compound one: whoosh-reloaded copies a compound segment's postings into memory for every
     searcher it opens (~140 MB per thread at 10,000 pages); separate files are read in place."""
 
