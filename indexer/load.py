@@ -12,11 +12,15 @@ A page that decodes only with many replacement characters is refused rather than
 from __future__ import annotations
 
 import codecs
+import email
 import functools
 import os
 import re
 import stat
+from email import policy
 from pathlib import Path
+
+from opencc import OpenCC
 
 from indexer.model import LoadedPage
 
@@ -107,7 +111,7 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
                 candidates.append("gb18030")
             candidates.append(declared)
     try:
-        from charset_normalizer import from_bytes
+        from charset_normalizer import from_bytes  # on first use: only pages without a usable charset need it
 
         best = from_bytes(data[:200_000]).best()
         if best is not None:
@@ -161,8 +165,6 @@ def _common_han() -> frozenset[str]:
 
 @functools.lru_cache(maxsize=1)
 def _t2s():
-    from opencc import OpenCC
-
     return OpenCC("t2s")
 
 
@@ -208,9 +210,6 @@ def _looks_binary(data: bytes) -> bool:
 
 def mhtml_to_html(data: bytes) -> tuple[bytes, str | None]:
     """The first text/html part of a MIME single-file save, and its Content-Location."""
-    import email
-    from email import policy
-
     msg = email.message_from_bytes(data, policy=policy.compat32)
     location = msg.get("Snapshot-Content-Location")
     for part in msg.walk():

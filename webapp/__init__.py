@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from flask import Flask
 
-from indexer.config import Config, load_config
+from indexer.config import Config, find_config, load_config
 
 try:
     __version__ = version("unionsearch")
@@ -22,14 +22,13 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     elif isinstance(test_config, dict):
         config = load_config(None, test_config)
     else:
-        from indexer.config import find_config
-
         config = load_config(find_config())
     app = Flask(__name__)
     app.config["UNIONSEARCH"] = config
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider has them
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
+    # Imported here, as in Flask's tutorial: the blueprints import this package (its __version__).
     from webapp import api, security, store, views
 
     store.init_app(app)

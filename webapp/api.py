@@ -14,7 +14,9 @@ from flask import Blueprint, request, url_for
 
 from indexer.model import SearchResult, SectionRecord
 from indexer.search import SORTS, SearchOptions, result_to_json, search
+from webapp.openapi import openapi_spec
 from webapp.store import get_config, get_store
+from webapp.views import health
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -171,14 +173,10 @@ def api_document(doc_id: str):
 
 @bp.route("/healthz", endpoint="healthz")
 def healthz():
-    from webapp.views import health
-
     return health()
 
 
 @bp.route("/openapi.json")
 def openapi():
-    from webapp.openapi import openapi_spec
-
     return openapi_spec(current_params(), request.url_root.rstrip("/"))
 

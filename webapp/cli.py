@@ -7,6 +7,8 @@ import sys
 import click
 
 from indexer.cli import _config, _store, cli, config_option, index_option
+from webapp import create_app
+from webapp.server import serve as run_server
 
 
 @cli.command()
@@ -32,15 +34,11 @@ def serve(host, port, threads, processes, cors_origins, frame_ancestors, get_pat
         server["frame_ancestors"] = list(frame_ancestors)
     config = _config(config_path, index_dir=index_dir, server=server or None)
     _store(config)
-    from webapp import create_app
-
     app = create_app(config)
     if get_path:
         response = app.test_client().get(get_path)
         click.echo(response.get_data(as_text=True))
         sys.exit(0 if response.status_code == 200 else 1)
-    from webapp.server import serve as run_server
-
     s = config.server
     procs = f"{s.processes} processes × " if s.processes > 1 else ""
     click.echo(f"serving http://{s.host}:{s.port}/ with {procs}{s.threads} threads  (Ctrl+C to stop)")

@@ -8,6 +8,7 @@ SIGINT/SIGTERM. Children die with the parent (PR_SET_PDEATHSIG), so a killed par
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 import signal
@@ -18,13 +19,13 @@ import time
 import waitress
 
 from indexer.config import Config
+from indexer.search import warm_up
+from webapp.store import KEY
 
 
 def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         try:
-            import ctypes
-
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
@@ -42,9 +43,6 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def serve(app, config: Config, echo=print) -> None:
     """Serve ``app`` until interrupted (raises OSError when the address is taken)."""
-    from indexer.search import warm_up
-    from webapp.store import KEY
-
     warm_up(app.extensions[KEY])
     s = config.server
     if s.processes <= 1:

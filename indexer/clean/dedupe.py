@@ -21,14 +21,14 @@ def _body(doc: Document) -> str:
 
 @lru_cache(maxsize=1)
 def _permutations():
-    from datasketch import MinHash
+    from datasketch import MinHash  # on first use: importing datasketch takes ~0.6 s, most commands never need it
 
     m = MinHash(num_perm=NUM_PERM, seed=7, hashfunc=zlib.crc32)  # generating the permutations is the slow part
     return m.permutations, getattr(m, "scheme", None)
 
 
 def _minhash(text: str):
-    from datasketch import MinHash
+    from datasketch import MinHash  # see _permutations
 
     perms, scheme = _permutations()
     kw = {"scheme": scheme} if scheme else {}

@@ -132,80 +132,93 @@ def _drop_keep_tail(el, parent) -> None:
     parent.remove(el)
 
 
-def extract_lines(root) -> tuple[list[Line], list[list]]:
-    """Walk the tree once; return the lines and the block nodes [first, end, element, parent]."""
-    lines: list[Line] = []
-    nodes: list[list] = []
-    pieces: list[tuple[str, bool, bool]] = []
-    state = {"a": 0, "b": 0}
-    hstack: list[int] = []
-    open_ids: list[int] = []
-    cmt_stack: list[object] = []
-    noise_stack: list[object] = []
-    hlevel_at_piece: list[int] = []
+class _LineWalker:
+    """The state of one walk over the tree: the open blocks, links, bold and heading tags, comment and noise
+    boxes around the current text, and the pieces of text of the line being built."""
 
-    def flush() -> None:
-        if not pieces:
+    def __init__(self) -> None:
+        self.lines: list[Line] = []
+        self.nodes: list[list] = []  # [first line, end line, element, parent node]
+        self.pieces: list[tuple[str, bool, bool]] = []  # (text, inside a link, inside bold)
+        self.links = self.bold = 0
+        self.hstack: list[int] = []
+        self.open_ids: list[int] = []
+        self.cmt_stack: list[object] = []
+        self.noise_stack: list[object] = []
+        self.hlevel_at_piece: list[int] = []
+
+    def flush(self) -> None:
+        if not self.pieces:
             return
+        pieces = self.pieces
         text = squash("".join(p[0] for p in pieces))
         if text:
             n = len(WS.sub("", text))
             links = sum(len(WS.sub("", p[0])) for p in pieces if p[1])
             bold_chars = sum(len(WS.sub("", p[0])) for p in pieces if p[2])
-            htag = min((h for h in hlevel_at_piece if h), default=0)
-            lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(cmt_stack),
-                              noise=bool(noise_stack)))
+            htag = min((h for h in self.hlevel_at_piece if h), default=0)
+            self.lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(self.cmt_stack),
+                                   noise=bool(self.noise_stack)))
         pieces.clear()
-        hlevel_at_piece.clear()
+        self.hlevel_at_piece.clear()
 
-    def add(text: str | None) -> None:
+    def add(self, text: str | None) -> None:
         if text:
-            pieces.append((text, state["a"] > 0, state["b"] > 0))
-            hlevel_at_piece.append(hstack[-1] if hstack else 0)
+            self.pieces.append((text, self.links > 0, self.bold > 0))
+            self.hlevel_at_piece.append(self.hstack[-1] if self.hstack else 0)
 
-    walker = etree.iterwalk(root, events=("start", "end"))
-    for event, el in walker:
+    def start(self, el, tag: str) -> None:
+        if tag in BLOCK_TAGS:
+            self.flush()
+            self.nodes.append([len(self.lines), None, el, self.open_ids[-1] if self.open_ids else -1])
+            self.open_ids.append(len(self.nodes) - 1)
+            names = (el.get("class") or "") + " " + (el.get("id") or "")
+            if COMMENT_BOX.search(names):
+                self.cmt_stack.append(el)
+            if NOISE_BOX.search(names):
+                self.noise_stack.append(el)
+        elif tag == "br":
+            self.flush()
+        if tag == "a":
+            self.links += 1
+        elif tag in BOLD_TAGS:
+            self.bold += 1
+        if tag in HEAD_TAGS:
+            self.hstack.append(HEAD_TAGS[tag])
+        self.add(el.text)
+
+    def end(self, el, tag: str) -> None:
+        if tag == "a":
+            self.links -= 1
+        elif tag in BOLD_TAGS:
+            self.bold -= 1
+        if tag in HEAD_TAGS and self.hstack:
+            self.hstack.pop()
+        if tag in BLOCK_TAGS:
+            self.flush()
+            if self.cmt_stack and self.cmt_stack[-1] is el:
+                self.cmt_stack.pop()
+            if self.noise_stack and self.noise_stack[-1] is el:
+                self.noise_stack.pop()
+            if self.open_ids and self.nodes[self.open_ids[-1]][2] is el:
+                self.nodes[self.open_ids.pop()][1] = len(self.lines)
+        self.add(el.tail)
+
+
+def extract_lines(root) -> tuple[list[Line], list[list]]:
+    """Walk the tree once; return the lines and the block nodes [first, end, element, parent]."""
+    walk = _LineWalker()
+    for event, el in etree.iterwalk(root, events=("start", "end")):
         tag = el.tag.lower() if isinstance(el.tag, str) else ""
         if event == "start":
-            if tag in BLOCK_TAGS:
-                flush()
-                nodes.append([len(lines), None, el, open_ids[-1] if open_ids else -1])
-                open_ids.append(len(nodes) - 1)
-                names = (el.get("class") or "") + " " + (el.get("id") or "")
-                if COMMENT_BOX.search(names):
-                    cmt_stack.append(el)
-                if NOISE_BOX.search(names):
-                    noise_stack.append(el)
-            elif tag == "br":
-                flush()
-            if tag == "a":
-                state["a"] += 1
-            elif tag in BOLD_TAGS:
-                state["b"] += 1
-            if tag in HEAD_TAGS:
-                hstack.append(HEAD_TAGS[tag])
-            add(el.text)
+            walk.start(el, tag)
         else:
-            if tag == "a":
-                state["a"] -= 1
-            elif tag in BOLD_TAGS:
-                state["b"] -= 1
-            if tag in HEAD_TAGS and hstack:
-                hstack.pop()
-            if tag in BLOCK_TAGS:
-                flush()
-                if cmt_stack and cmt_stack[-1] is el:
-                    cmt_stack.pop()
-                if noise_stack and noise_stack[-1] is el:
-                    noise_stack.pop()
-                if open_ids and nodes[open_ids[-1]][2] is el:
-                    nodes[open_ids.pop()][1] = len(lines)
-            add(el.tail)
-    flush()
-    for node in nodes:
+            walk.end(el, tag)
+    walk.flush()
+    for node in walk.nodes:
         if node[1] is None:
-            node[1] = len(lines)
-    return lines, nodes
+            node[1] = len(walk.lines)
+    return walk.lines, walk.nodes
 
 
 def line_score(line: Line, rules: LineRules) -> float:

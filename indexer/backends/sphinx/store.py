@@ -451,8 +451,10 @@ class SphinxStore(GenerationFiles):
         result.backed_off = backed_off
         return result
 
-    def _search(self, pq: ParsedQuery, match: str | None, limit: int, sort: str, facets: bool,
-                filters: dict[str, str] | None, ids: list[int] | None = None) -> SphinxRawResult:
+    @staticmethod
+    def _where(pq: ParsedQuery, match: str | None, filters: dict[str, str] | None,
+               ids: list[int] | None) -> tuple[list[str], list[str | int]] | None:
+        """The WHERE conditions and their arguments; None when nothing can match."""
         where: list[str] = []
         args: list[str | int] = []
         if match is not None:
@@ -468,14 +470,20 @@ class SphinxStore(GenerationFiles):
         for name, value in (filters or {}).items():
             if name == "year":
                 if not str(value).isdigit():
-                    return SphinxRawResult(0, [])
+                    return None
                 where.append("year = %s")
                 args.append(int(value))
             elif name in ("site", "org_type"):
                 where.append(f"{name} = %s")
                 args.append(str(value))
-        if not where:
+        return (where, args) if where else None
+
+    def _search(self, pq: ParsedQuery, match: str | None, limit: int, sort: str, facets: bool,
+                filters: dict[str, str] | None, ids: list[int] | None = None) -> SphinxRawResult:
+        conditions = self._where(pq, match, filters, ids)
+        if conditions is None:
             return SphinxRawResult(0, [])
+        where, args = conditions
         limit = max(1, limit)
         order = "date DESC, w DESC" if sort == "date" else "w DESC, id ASC"
         dist = self.spec.dist_index(self._live())

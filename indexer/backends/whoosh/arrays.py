@@ -29,6 +29,7 @@ from whoosh import columns, scoring
 from whoosh import fields as wf
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.matching import ListMatcher, NullMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
@@ -76,8 +77,6 @@ class LiteralQuery(wq.Query):
 
     def matcher(self, searcher, context=None):
         """Whoosh's own search (sorting by date, phrases in the title part) gets the same matches and scores."""
-        from whoosh.matching import ListMatcher, NullMatcher
-
         top = searcher.parent() if searcher.parent else searcher
         leaf = _Leaf(top, searcher)
         ids, scores, _ = leaf.literal(self)
