@@ -46,6 +46,7 @@ class BuildReport:
     renamed: int = 0
     unchanged: int = 0
     identical_pages: int = 0  # pages whose bytes equal another page's (extra copies)
+    replaced: list[tuple[str, int]] = field(default_factory=list)  # pages decoded with replacement characters
 
     @property
     def pages_per_second(self) -> float:
@@ -63,6 +64,10 @@ class BuildReport:
                          + f", {self.unchanged} unchanged of {self.corpus_pages} pages")
         if self.identical_pages:
             lines.append(f"{self.identical_pages} pages are byte-identical copies of another page")
+        if self.replaced:
+            lines.append(f"{len(self.replaced)} pages have bytes their encoding cannot give (shown as �): "
+                         + ", ".join(f"{src} ({n})" for src, n in self.replaced[:10])
+                         + (" …" if len(self.replaced) > 10 else ""))
         if self.failures:
             reasons = Counter(r.split(":", 1)[0] for _, r in self.failures)
             lines.append(f"skipped {len(self.failures)} pages (" +
@@ -71,8 +76,9 @@ class BuildReport:
         return "\n".join(lines)
 
     def to_json(self) -> dict:
-        data = {k: v for k, v in asdict(self).items() if k != "failures"}
+        data = {k: v for k, v in asdict(self).items() if k not in ("failures", "replaced")}
         data["failed"] = len(self.failures)
+        data["replaced_pages"] = len(self.replaced)
         return data
 
 
@@ -154,7 +160,9 @@ def _page_recorder(report: BuildReport, manifest: Manifest, current: dict[str, S
     def on_page(o: PageOutcome) -> None:
         st = current[o.source]
         manifest.entries[o.source] = Entry(st.size, st.mtime_ns, o.sha, o.sections, o.documents,
-                                           o.duplicates, o.error)
+                                           o.duplicates, o.error, o.replaced)
+        if o.replaced and not o.error:
+            report.replaced.append((o.source, o.replaced))
         if o.error:
             report.failures.append((o.source, o.error))
             return
@@ -201,6 +209,7 @@ def _index_files(config: Config, manifest: Manifest) -> dict[str, str]:
         "source_dir": str(config.source_path), "fingerprint": manifest.fingerprint, "last_full_build": manifest.built,
         "last_update": manifest.updated, "indexed_pages": sum(1 for e in entries if not e.error),
         "failed_pages": sum(1 for e in entries if e.error), "documents": sum(e.documents for e in entries),
+        "pages_with_replacements": sum(1 for e in entries if e.replaced and not e.error),
         "last_run": {k: manifest.last_report.get(k) for k in ("mode", "pages", "new", "changed", "deleted",
                                                               "failed", "seconds")},
     }

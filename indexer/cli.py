@@ -165,7 +165,8 @@ def search(query, as_json, limit, page, sort, index_dir, config_path):
 
 
 STATS_LABELS = (
-    ("pages", "pages indexed"), ("failed_pages", "pages skipped"), ("documents", "documents"),
+    ("pages", "pages indexed"), ("failed_pages", "pages skipped"),
+    ("pages_with_replacements", "pages with undecodable bytes (shown as �)"), ("documents", "documents"),
     ("sections", "sections"), ("terms", "distinct words"), ("size_bytes", "index size"), ("segments", "segments"),
     ("last_full_build", "last full build"), ("last_update", "last update"), ("fingerprint", "settings fingerprint"),
     ("generation", "generation"), ("source_dir", "source folder"),

@@ -121,9 +121,16 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
     except Exception:  # a detector failure must not stop loading; fall through to GB18030
         pass
     candidates.append("gb18030")
-    if any(_double_byte_cjk(c) for c in candidates):
-        # Mislabelled CJK pages: give the other Chinese codecs a chance to read cleanly too (ranked below).
-        candidates += ["gb18030", "big5hkscs"]
+    # Mostly two-byte CJK sequences (a few invalid ones allowed): a single-byte Western or Cyrillic code page
+    # would decode every byte without a replacement, so it is never a candidate, whatever a label or the
+    # detector says; the page is read as UTF-8 or a CJK codec (with replacements for the bad bytes).
+    chinese = _reads_as_chinese(data)
+    if chinese:
+        candidates = [c for c in candidates if not _single_byte(c)]
+    if chinese or any(_double_byte_cjk(c) for c in candidates):
+        # Mislabelled CJK pages: give the other Chinese codecs (and UTF-8 with a few bad bytes) a chance to read
+        # cleanly too (ranked below).
+        candidates += ["gb18030", "big5hkscs", "utf-8"]
     best_text, best_codec, best_bad = "", "utf-8", None
     cjk: list[tuple[str, str, int]] = []  # CJK readings with few replacements, ranked below
     for codec in dict.fromkeys(candidates):
@@ -132,7 +139,7 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
         except (LookupError, UnicodeError, TypeError, ValueError):
             continue  # a label such as "hex" names a codec that is not a text encoding
         bad = text.count("\ufffd")
-        if _double_byte_cjk(codec):
+        if _double_byte_cjk(codec) or codec == "utf-8":
             if bad <= 0.05 * len(text):
                 cjk.append((text, codec, bad))
         elif bad == 0 and not any(b == 0 for _, _, b in cjk):
@@ -193,12 +200,16 @@ def _single_byte(codec: str) -> bool:
 
 
 def _reads_as_chinese(data: bytes) -> bool:
-    """The bytes are strict GB18030 holding Chinese text (Western text with accents almost never is)."""
-    try:
-        text = data.decode("gb18030")
-    except UnicodeDecodeError:
-        return False
-    return len(_HAN.findall(text, 0, 200_000)) >= 8
+    """The bytes are mostly two-byte CJK sequences holding Chinese text: GB18030 or Big5 with at most one bad
+    sequence per 20 Han characters, most of them common characters. Western text with accents almost never
+    reads so (its byte pairs decode to rare characters, or to nothing)."""
+    sample = data[:200_000]
+    for codec in ("gb18030", "big5hkscs"):
+        text = sample.decode(codec, errors="replace")
+        han = len(_HAN.findall(text))
+        if han >= 8 and 20 * text.count("\ufffd") <= han and _common_han_share(text) >= 0.6:
+            return True
+    return False
 
 
 def _looks_binary(data: bytes) -> bool:

@@ -33,6 +33,7 @@ class Entry:
     documents: int = 0
     duplicates: int = 0
     error: str | None = None  # "reason: message" when the page was skipped
+    replaced: int = 0  # characters its bytes could not give (decoded with replacement characters)
 
 
 @dataclass

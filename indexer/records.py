@@ -80,6 +80,7 @@ class FileResult:
     documents: int = 0
     duplicates: int = 0
     error: str | None = None  # "reason: message"
+    replaced: int = 0  # characters replaced while decoding (undecodable bytes)
 
 
 def process_file(path: str, root: str, config: Config) -> FileResult:
@@ -98,4 +99,4 @@ def process_file(path: str, root: str, config: Config) -> FileResult:
     if not records:
         return FileResult(source, error="no_text: no document text left after cleaning")
     dups = sum(1 for d in cleaned.documents if d.duplicate_of is not None)
-    return FileResult(source, records, len(cleaned.documents), dups)
+    return FileResult(source, records, len(cleaned.documents), dups, replaced=page.replaced)

@@ -36,6 +36,7 @@ class PageOutcome:
     duplicates: int = 0
     sections: int = 0
     error: str | None = None
+    replaced: int = 0
 
 
 def index_page(path: str, source: str, root: str, config: Config, sink: Sink) -> PageOutcome:
@@ -47,7 +48,8 @@ def index_page(path: str, source: str, root: str, config: Config, sink: Sink) ->
     if result.error:
         return PageOutcome(source, sha, error=result.error)
     sink.add(result.records)
-    return PageOutcome(source, sha, result.documents, result.duplicates, len(result.records))
+    return PageOutcome(source, sha, result.documents, result.duplicates, len(result.records),
+                       replaced=result.replaced)
 
 
 def _die_with_parent() -> None:

@@ -1,0 +1,92 @@
+"""Failure classes seen on pages from sites we never tuned for, each shown on a small page we wrote ourselves:
+the class is what is fixed, not one site's page."""
+
+from __future__ import annotations
+
+import charset_normalizer
+import pytest
+from opencc import OpenCC
+
+from indexer.backends import open_store
+from indexer.build import index_corpus
+from indexer.load import decode_bytes
+
+from helpers import make_config
+
+REPORT = ("工会工作总结。一年来，在上级工会和单位党委的正确领导下，我们认真贯彻落实职代会精神，扎实开展困难职工帮扶、"
+          "劳动竞赛和女职工工作，职工群众满意度不断提高。今年我们将继续加强职工之家建设，深化厂务公开，推进民主管理。")
+
+
+def _page(body: str, head: str = "", title: str = "工会工作总结") -> str:
+    return f"<html><head>{head}<title>{title}</title></head><body><div><p>{body}</p></div></body></html>"
+
+
+def _with_bad_pairs(data: bytes, n: int) -> bytes:
+    """``n`` two-byte characters of the body replaced by byte pairs no CJK codec can read."""
+    out = bytearray(data)
+    step = len(out) // (n + 2)
+    for k in range(1, n + 1):
+        i = out.index("职".encode("gb18030"), k * step)
+        out[i:i + 2] = b"\x80\xff"
+    return bytes(out)
+
+
+class _Guess:
+    def __init__(self, encoding: str):
+        self.encoding = encoding
+
+    def best(self):
+        return self
+
+
+# ---- 1. encoding guesses that cannot be right ----------------------------------------------------------------
+
+@pytest.mark.parametrize("detector_says", ["cp1251", "koi8_r", "latin-1", "cp1252", "mac_cyrillic", "iso8859_5"])
+def test_mostly_two_byte_chinese_never_reads_as_a_single_byte_code_page(detector_says, monkeypatch):
+    """No charset label, GB18030 bytes with a few invalid pairs, and a detector that guesses a Western or
+    Cyrillic code page (which decodes any bytes without a replacement): the page is read as GB18030."""
+    monkeypatch.setattr(charset_normalizer, "from_bytes", lambda data: _Guess(detector_says))
+    data = _with_bad_pairs(_page(REPORT * 3).encode("gb18030"), 2)
+    text, codec, replaced = decode_bytes(data)
+    assert codec == "gb18030"
+    assert replaced == 4  # each bad pair is two replacement characters; nothing else is lost
+    assert "困难职工帮扶" in text and "劳动竞赛" in text
+
+
+def test_a_western_page_still_reads_as_its_code_page():
+    """The rule above does not take Western pages: their accented bytes do not read as common Chinese."""
+    data = _page("Ünïcödé façade — naïve café, déjà vu. " * 20, '<meta charset="windows-1252">',
+                 title="Résumé").encode("cp1252")
+    text, codec, replaced = decode_bytes(data)
+    assert "naïve café" in text and replaced == 0
+
+
+def test_big5_page_labelled_gb2312_reads_as_big5():
+    traditional = OpenCC("s2t").convert(REPORT)
+    data = _page(traditional * 2, '<meta charset="gb2312">', title="工會工作總結").encode("big5hkscs")
+    text, codec, replaced = decode_bytes(data)
+    assert codec.startswith("big5") and replaced == 0
+    assert traditional in text
+
+
+def test_utf8_page_with_a_few_bad_bytes_reads_as_utf8():
+    data = _page(REPORT * 3).encode("utf-8")
+    i = data.index("帮扶".encode())
+    data = data[:i] + b"\xff" + data[i:]
+    text, codec, replaced = decode_bytes(data)
+    assert codec == "utf-8" and replaced == 1
+    assert "困难职工" in text and "劳动竞赛" in text
+
+
+def test_pages_with_undecodable_bytes_are_named_in_the_report_and_stats(tmp_path):
+    source = tmp_path / "pages"
+    source.mkdir()
+    (source / "clean.html").write_bytes(_page(REPORT * 3).encode("gb18030"))
+    (source / "damaged.html").write_bytes(_with_bad_pairs(_page(REPORT * 3).encode("gb18030"), 3))
+    config = make_config(tmp_path, source)
+    store = open_store(config)
+    report = index_corpus(config, store, workers=1, progress=False)
+    assert report.indexed == 2
+    assert report.replaced == [("damaged.html", 6)]
+    assert "1 pages have bytes their encoding cannot give (shown as �): damaged.html (6)" in report.summary()
+    assert store.stats()["pages_with_replacements"] == 1
