@@ -9,7 +9,8 @@ from opencc import OpenCC
 
 from indexer.backends import open_store
 from indexer.build import index_corpus
-from indexer.load import decode_bytes
+from indexer.clean import clean_page
+from indexer.load import decode_bytes, load_page
 
 from helpers import make_config
 
@@ -90,3 +91,42 @@ def test_pages_with_undecodable_bytes_are_named_in_the_report_and_stats(tmp_path
     assert report.replaced == [("damaged.html", 6)]
     assert "1 pages have bytes their encoding cannot give (shown as �): damaged.html (6)" in report.summary()
     assert store.stats()["pages_with_replacements"] == 1
+
+
+# ---- 2. content shown by script ---------------------------------------------------------------------------------
+
+ARTICLE = "".join(f"<p>{s}</p>" for s in REPORT.split("。") if s)
+
+
+def _clean(tmp_path, html: str):
+    path = tmp_path / "page.html"
+    path.write_text(html, encoding="utf-8")
+    return clean_page(load_page(path, tmp_path))
+
+
+def _text(page) -> str:
+    return "\n".join(s.text for d in page.documents for s in d.sections)
+
+
+@pytest.mark.parametrize("style", ["visibility: hidden; opacity: 0;", "opacity:0", "visibility:hidden"])
+def test_a_hidden_body_that_a_script_reveals_is_kept(tmp_path, style):
+    """The article container is hidden until a script shows it (as on WeChat): it is most of the page's
+    text, so it is the body; hidden menus, pop-ups and templates around it are still dropped."""
+    html = f"""<html><head><title>工会工作总结</title></head><body>
+      <div class="menu_bar" style="display:none"><a href="/a">首页</a> <a href="/b">往期回顾</a> 关于我们的工会</div>
+      <div id="js_pc_qr_code" class="qr_code_pc" style="visibility:hidden">微信扫一扫关注该公众号</div>
+      <div class="rich_media_content" id="js_content" style="{style}">{ARTICLE * 2}</div>
+      <div class="weui-dialog" style="display:none">确定要删除这条留言吗？取消删除</div>
+    </body></html>"""
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and "推进民主管理" in text
+    assert "往期回顾" not in text and "扫一扫" not in text and "删除这条留言" not in text
+
+
+def test_a_hidden_copy_beside_the_visible_body_is_dropped(tmp_path):
+    """A hidden block is kept only when it dominates the page: a hidden copy of a visible article is not."""
+    html = f"""<html><head><title>工会工作总结</title></head><body>
+      <div class="content">{ARTICLE * 2}</div>
+      <div class="print-copy" style="display:none">{ARTICLE * 2}</div></body></html>"""
+    text = _text(_clean(tmp_path, html))
+    assert text.count("困难职工帮扶") == 2

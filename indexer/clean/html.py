@@ -35,7 +35,12 @@ BLOCK_TAGS = frozenset({
 })
 HEAD_TAGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BOLD_TAGS = frozenset({"b", "strong"})
-HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s*:\s*0*(?:\.0*)?\s*(?:;|$)", re.I)
+# A hidden element holding at least this share of the page's text (and MAIN_TEXT_MIN characters) is the page's
+# body waiting for a script to reveal it (WeChat's article container, for one), not chrome.
+MAIN_TEXT_SHARE, MAIN_TEXT_MIN = 0.6, 200
+CHROME_BOX = re.compile(r"(?:^|[\s_-])(?:menu\w*|nav\w*|pop\w*|modal|dialog|mask|layer|tpl|template|tips?|toast|"
+                        r"dropdown|login|qrcode|share\w*)(?:$|[\s_-])", re.I)
 CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -95,30 +100,48 @@ def parse(markup: str):
 
 
 def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
-    """Remove elements that never hold document text, in place."""
-    doomed = []
-    for el in root.iter():
-        tag = el.tag
-        if not isinstance(tag, str):
-            doomed.append(el)
-            continue
-        tag = tag.lower()
-        if tag in DROP_TAGS:
-            doomed.append(el)
-            continue
-        style = el.get("style")
-        if (style and HIDDEN_STYLE.search(style)) or el.get("hidden") is not None:
-            doomed.append(el)
+    """Remove elements that never hold document text, in place: scripts, forms, page furniture, and hidden
+    elements, except a hidden element that holds the page's main text (see MAIN_TEXT_SHARE)."""
+    doomed = [el for el in root.iter() if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS]
+    _drop_all(doomed)
+    hidden = [el for el in root.iter() if _hidden(el)]
+    if hidden:
+        total = _text_size(root)
+        doomed = [el for el in hidden if not _holds_main_text(el, total)]
+    else:
+        doomed = []
     for sel in selectors:
         try:
             doomed.extend(root.cssselect(sel))
         except Exception:  # a bad user selector must not stop cleaning
             continue
-    for el in doomed:
+    _drop_all(doomed)
+
+
+def _drop_all(elements: list) -> None:
+    for el in elements:
         parent = el.getparent()
         if parent is None:
             continue
         _drop_keep_tail(el, parent)
+
+
+def _hidden(el) -> bool:
+    style = el.get("style")
+    return bool(style and HIDDEN_STYLE.search(style)) or el.get("hidden") is not None
+
+
+def _text_size(el) -> int:
+    return len(WS.sub("", el.text_content()))
+
+
+def _holds_main_text(el, total: int) -> bool:
+    """A hidden element that is most of the page's text and is not named like a menu, pop-up or template."""
+    names = (el.get("class") or "") + " " + (el.get("id") or "")
+    if CHROME_BOX.search(names) or NOISE_BOX.search(names):
+        return False
+    size = _text_size(el)
+    return size >= MAIN_TEXT_MIN and size >= MAIN_TEXT_SHARE * total
 
 
 def _drop_keep_tail(el, parent) -> None:
