@@ -130,3 +130,24 @@ def test_a_hidden_copy_beside_the_visible_body_is_dropped(tmp_path):
       <div class="print-copy" style="display:none">{ARTICLE * 2}</div></body></html>"""
     text = _text(_clean(tmp_path, html))
     assert text.count("困难职工帮扶") == 2
+
+
+# ---- 4. pagination and platform chrome inside the body -------------------------------------------------------
+
+PLATFORM_CHROME = ["全文共2356字，阅读大约需要6分钟", "阅读时长约 5 分钟", "本文约1800字", "第2页/共5页", "第 1 页 共 3 页",
+                   "上一页 1 2 3 4 下一页", "« 上一页 下一页 »", "点赞 在看 分享", "赞(12) 分享 收藏", "打开APP阅读更多精彩内容",
+                   "END", "THE END", "- END -", "12条评论", "评论 (3)", "已有 5 条评论", "阅读原文", "写留言",
+                   "微信扫一扫关注该公众号"]
+
+
+@pytest.mark.parametrize("where", ["before", "middle", "after"])
+def test_platform_chrome_around_and_inside_the_body_is_dropped(tmp_path, where):
+    half = "".join(f"<p>{s}。</p>" for s in REPORT.split("。") if s)
+    chrome = "".join(f"<p>{line}</p>" for line in PLATFORM_CHROME)
+    body = {"before": chrome + half + half, "middle": half + chrome + half, "after": half + half + chrome}[where]
+    page = _clean(tmp_path, f"<html><head><title>工会工作总结</title></head><body><div class='content'>{body}"
+                            "</div></body></html>")
+    text = "".join(_text(page).split())
+    assert text.count("困难职工帮扶") == 2
+    leaked = [line for line in PLATFORM_CHROME if "".join(line.split()) in text]
+    assert not leaked
