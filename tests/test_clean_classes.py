@@ -134,10 +134,12 @@ def test_a_hidden_copy_beside_the_visible_body_is_dropped(tmp_path):
 
 # ---- 4. pagination and platform chrome inside the body -------------------------------------------------------
 
-PLATFORM_CHROME = ["全文共2356字，阅读大约需要6分钟", "阅读时长约 5 分钟", "本文约1800字", "第2页/共5页", "第 1 页 共 3 页",
-                   "上一页 1 2 3 4 下一页", "« 上一页 下一页 »", "点赞 在看 分享", "赞(12) 分享 收藏", "打开APP阅读更多精彩内容",
-                   "END", "THE END", "- END -", "12条评论", "评论 (3)", "已有 5 条评论", "阅读原文", "写留言",
-                   "微信扫一扫关注该公众号"]
+PLATFORM_CHROME = [
+    "全文共2356字，阅读大约需要6分钟", "阅读时长约 5 分钟", "本文约1800字", "第2页/共5页", "第 1 页 共 3 页",
+    "上一页 1 2 3 4 下一页", "« 上一页 下一页 »", "点赞 在看 分享", "赞(12) 分享 收藏", "打开APP阅读更多精彩内容",
+    "END", "THE END", "- END -", "12条评论", "评论 (3)", "已有 5 条评论", "阅读原文", "写留言",
+    "微信扫一扫关注该公众号",
+]
 
 
 @pytest.mark.parametrize("where", ["before", "middle", "after"])
@@ -153,3 +155,44 @@ def test_platform_chrome_around_and_inside_the_body_is_dropped(tmp_path, where):
     assert text.count("困难职工帮扶") == 2
     leaked = [line for line in PLATFORM_CHROME + ["第1页/共2页"] if "".join(line.split()) in text]
     assert not leaked
+
+
+# ---- 3 and 5. several articles on one page, without a 篇一 / 【第一篇】 marker -----------------------------------
+
+FIRST = "".join(f"<p>{s}。</p>" for s in (
+    "一年来，在上级工会和单位党委的正确领导下，我们认真贯彻落实职代会精神，扎实开展困难职工帮扶工作",
+    "劳动竞赛和女职工工作取得明显成效，职工群众满意度不断提高，涌现出一批先进集体和个人，受到上级表彰"))
+SECOND = "".join(f"<p>{s}。</p>" for s in (
+    "新的一年，我们将继续加强职工之家建设，深化厂务公开，推进民主管理，切实维护职工合法权益",
+    "组织开展技能比武和合理化建议活动，做好送温暖和金秋助学工作，丰富职工文化生活，增强工会组织的凝聚力"))
+
+
+def _titles(tmp_path, body: str) -> list[str]:
+    page = _clean(tmp_path, f"<html><head><title>工会工作总结范文</title></head><body><div class='content'>{body}"
+                            "</div></body></html>")
+    return [d.title for d in page.documents]
+
+
+@pytest.mark.parametrize("layout", [
+    "<h2>{t1}</h2>{a}<h2>{t2}</h2>{b}",  # a heading named like a document (文库 pages)
+    "<p><b>{t1}</b></p>{a}<hr><p><b>{t2}</b></p>{b}",  # bold titles after a rule line
+])
+def test_articles_named_like_documents_become_documents(tmp_path, layout):
+    body = layout.format(t1="某公司工会2023年工作总结", t2="某公司工会2024年工作计划", a=FIRST * 2, b=SECOND * 2)
+    assert _titles(tmp_path, body) == ["某公司工会2023年工作总结", "某公司工会2024年工作计划"]
+
+
+def test_posts_with_a_date_line_become_documents(tmp_path):
+    """A blog archive or forum page: each post's title is followed by its date and author."""
+    body = (f"<h2>春风送暖 关爱职工</h2><p>2023-03-01 作者：工会办公室</p>{FIRST * 2}"
+            f"<h2>凝心聚力 共建家园</h2><p>2023-04-12 作者：工会办公室</p>{SECOND * 2}")
+    page = _clean(tmp_path, f"<html><head><title>工会动态</title></head><body><div>{body}</div></body></html>")
+    assert [d.title for d in page.documents] == ["春风送暖 关爱职工", "凝心聚力 共建家园"]
+    assert all("作者" not in s.text for d in page.documents for s in d.sections)
+
+
+def test_subheadings_of_one_article_stay_sections(tmp_path):
+    body = f"<h1>我的工会工作心得</h1>{FIRST}<h2>关于帮扶</h2>{FIRST}<h2>关于竞赛</h2>{SECOND}"
+    page = _clean(tmp_path, f"<html><head><title>心得</title></head><body><div>{body}</div></body></html>")
+    assert len(page.documents) == 1
+    assert [s.heading for s in page.documents[0].sections][-2:] == ["关于帮扶", "关于竞赛"]

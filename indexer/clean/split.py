@@ -40,6 +40,12 @@ DOC_END = re.compile(rf"(?:篇[{CN_NUM}\d]{{1,3}}|【第[{CN_NUM}\d]{{1,3}}篇�
                      rf"[（(]第?[{CN_NUM}\d]{{1,3}}篇?[)）]|范文[{CN_NUM}]{{1,3}})$")
 DOC_START = re.compile(rf"^(?:篇[{CN_NUM}\d]{{1,3}}|【?第[{CN_NUM}\d]{{1,3}}篇】?)\s*[:：、.．]?\s*(.{{2,50}})$")
 INLINE_DOC = re.compile(rf"【第[{CN_NUM}\d]{{1,3}}篇】|篇[{CN_NUM}]{{1,3}}(?=[^{CN_NUM}])")
+# Unnumbered articles one after another (文库 and blog archive pages): a heading in the page's top heading style
+# starts an article when it is named like one (a document kind at its end) or a date/byline line follows it.
+DOC_KIND = re.compile(r"(?:总结|计划|报告|讲话|发言|发言稿|方案|意见|通知|心得|体会|材料|简报|综述|纪要|述职|汇报|"
+                      r"要点|规划|制度|办法|细则|倡议书|公开信|致辞|贺信|事迹|感言|演讲稿)(?:[（(][^)）]{0,10}[)）])?$")
+BYLINE = re.compile(r"^(?:(?:19|20)\d\d[-/.年]\d{1,2}[-/.月]\d{1,2}日?|(?:发布|发表|更新)(?:时间|日期|于)|作者|来源)")
+ARTICLE_MIN = 150  # characters of body an article needs before the next one starts
 EXTENDED = re.compile(r"^(?:扩展阅读|拓展阅读|延伸阅读|附[:：]?)\s*[:：]\s*(.*)$|^(?:扩展阅读|拓展阅读)$")
 
 
@@ -161,6 +167,8 @@ def split_documents(paras: list[Para], page_title: str) -> list[tuple[str, list[
             if title:
                 starts.append((i, title, skip))
     if not starts:
+        starts = _styled_starts(paras)
+    if not starts:
         return [(page_title, paras)]
     docs: list[tuple[str, list[Para]]] = []
     pre = paras[: starts[0][0]]
@@ -175,6 +183,27 @@ def split_documents(paras: list[Para], page_title: str) -> list[tuple[str, list[
             body = body[1:]
         docs.append((title, body))
     return docs
+
+
+def _styled_starts(paras: list[Para]) -> list[tuple[int, str, int]]:
+    """Article starts without a 篇一/【第一篇】 marker: two or more unnumbered headings in the page's top
+    heading style, each named like a document or followed by a date/byline line, each with its own body."""
+    styled = [(i, p.hlevel or 9) for i, p in enumerate(paras)
+              if p.hint and heading_level(p) in (0.5, 1.5)]  # unnumbered headings the markup sets
+    if len(styled) < 2:
+        return []
+    top = min(style for _, style in styled)
+    heads = [i for i, style in styled if style == top]
+    starts: list[tuple[int, str, int]] = []
+    for k, i in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else len(paras)
+        title = paras[i].text.strip()
+        byline = i + 1 < end and len(paras[i + 1].text) <= 60 and BYLINE.match(WS.sub("", paras[i + 1].text))
+        body = sum(len(WS.sub("", p.text)) for p in paras[i + 1:end])
+        if body < ARTICLE_MIN or not (byline or DOC_KIND.search(WS.sub("", title))):
+            return []  # every top heading must start an article, or the page is one document
+        starts.append((i, title, 2 if byline else 1))
+    return starts
 
 
 def split_sections(paras: list[Para]) -> tuple[Section, ...]:
