@@ -101,6 +101,12 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
         return data.decode("utf-8"), "utf-8", 0
     except UnicodeDecodeError:
         pass
+    return _best_reading(data, _candidates(data, kind))
+
+
+def _candidates(data: bytes, kind: str) -> list[str]:
+    """The codecs worth trying, most trusted first: the declared one, the detector's guess, GB18030, and for
+    Chinese-looking bytes the other CJK codecs and UTF-8."""
     candidates: list[str] = []
     if kind != "text":
         declared = declared_charset(data[:4096])
@@ -131,9 +137,13 @@ def decode_bytes(data: bytes, kind: str = "html") -> tuple[str, str, int]:
         # Mislabelled CJK pages: give the other Chinese codecs (and UTF-8 with a few bad bytes) a chance to read
         # cleanly too (ranked below).
         candidates += ["gb18030", "big5hkscs", "utf-8"]
+    return list(dict.fromkeys(candidates))
+
+
+def _best_reading(data: bytes, candidates: list[str]) -> tuple[str, str, int]:
     best_text, best_codec, best_bad = "", "utf-8", None
     cjk: list[tuple[str, str, int]] = []  # CJK readings with few replacements, ranked below
-    for codec in dict.fromkeys(candidates):
+    for codec in candidates:
         try:
             text = data.decode(codec, errors="replace")
         except (LookupError, UnicodeError, TypeError, ValueError):
