@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import settings
 
 from indexer.backends import open_store
@@ -19,6 +20,52 @@ settings.register_profile("repeatable", derandomize=True, database=None)
 settings.register_profile("explore", max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
+STRICT_VARIABLE = "UNIONSEARCH_STRICT"
+
+
+def _strict() -> bool:
+    """CI sets UNIONSEARCH_STRICT=1: there every dependency is installed, so a skip means a test did not run."""
+    return os.environ.get(STRICT_VARIABLE) == "1"
+
+
+def _skip_reason(longrepr) -> str:
+    """The reason of a skip report (pytest keeps it as (path, line, "Skipped: reason"))."""
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2]).removeprefix("Skipped: ")
+    return str(longrepr)
+
+
+def _strict_failure(reason: str) -> str:
+    return f"skipped in strict mode ({STRICT_VARIABLE}=1): {reason}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In strict mode a skipped test (a skip mark, pytest.skip() in a fixture or test, an empty parameter set)
+    is a failure that gives the skip's reason; an expected failure (xfail) stays what it is."""
+    outcome = yield
+    report = outcome.get_result()
+    if _strict() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = _strict_failure(_skip_reason(report.longrepr))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector):
+    """In strict mode a module skipped while it is collected (pytest.importorskip at module level) is an error."""
+    outcome = yield
+    report = outcome.get_result()
+    if _strict() and report.skipped:
+        report.outcome = "failed"
+        report.longrepr = _strict_failure(_skip_reason(report.longrepr))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """Runs `unionsearch` commands in this process (click's test runner): for CLI tests where starting a
+    process is not the point. Tests of the installed entry point, exit codes across processes, kill -9 or a
+    server still start a subprocess."""
+    return CliRunner()
 
 
 @pytest.fixture(autouse=True)

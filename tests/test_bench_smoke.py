@@ -37,7 +37,8 @@ def bench_run(tmp_path_factory):
     make_corpus(12, tmp / "corpus")
     proc = subprocess.run([sys.executable, str(BENCH / "index_speed.py"), "--pages", "12", "--corpus",
                            str(tmp / "corpus"), "--work", str(tmp / "work"), "--workers", "1", "--json",
-                           str(tmp / "results" / "index-12.json")], capture_output=True, text=True, cwd=ROOT)
+                           str(tmp / "results" / "index-12.json")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr
     return tmp
 
@@ -53,7 +54,7 @@ def test_query_speed_and_plot(bench_run):
     out = bench_run / "results" / "query-12.json"
     proc = subprocess.run([sys.executable, str(BENCH / "query_speed.py"), "--config",
                            str(bench_run / "work" / "config.yaml"), "--queries", "8", "--clients", "2", "--processes",
-                           "2", "--json", str(out)], capture_output=True, text=True, cwd=ROOT)
+                           "2", "--json", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["http_with_snippets"]["errors"] == 0 and data["http_with_snippets"]["queries"] == 8
@@ -61,7 +62,7 @@ def test_query_speed_and_plot(bench_run):
     assert data["server_memory_mb"]["VmHWM"] > 0 and len(data["server_memory_mb"]["processes"]) == 3
     png = bench_run / "plot.png"
     proc = subprocess.run([sys.executable, str(BENCH / "plot.py"), "--results", str(bench_run / "results"),
-                           "--out", str(png)], capture_output=True, text=True, cwd=ROOT)
+                           "--out", str(png)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("| pages |") and "| 12 |" in proc.stdout
     if importlib.util.find_spec("matplotlib") is None:  # the optional `bench` extra

@@ -17,6 +17,8 @@ from indexer.load import load_page
 from helpers import SCRAPED
 
 PAGES = SCRAPED  # the shared dev pages, as shipped in scraped/
+TIMEOUT = 30.0  # the fetcher's wait for a server: generous, a loaded machine answers slowly; only /slow times out
+SLOW = 10.0  # how long /slow takes to answer
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -46,8 +48,8 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, (PAGES / name).read_bytes(), ctype)
         if path == "/old":
             return self._send(301, b"", Location="/pages/dev01.html")
-        if path == "/slow":
-            time.sleep(1.0)
+        if path == "/slow":  # far slower than the 1 s the fetcher waits for it (a daemon thread: never joined)
+            time.sleep(SLOW)
             return self._send(200, b"<html>late</html>")
         if path == "/flaky":
             if Handler.flaky_left > 0:
@@ -74,7 +76,7 @@ def server():
 
 
 def fetcher(tmp_path, **overrides):
-    settings = FetchSettings(**{"delay": 0, "timeout": 0.4, "retries": 1, "backoff": 0.01, **overrides})
+    settings = FetchSettings(**{"delay": 0, "timeout": TIMEOUT, "retries": 1, "backoff": 0.01, **overrides})
     client = httpx.Client(timeout=settings.timeout, trust_env=False, headers={"User-Agent": settings.user_agent})
     return Fetcher(tmp_path / "scraped", settings, client=client)
 
@@ -103,15 +105,15 @@ def test_redirect_is_followed_and_saved_under_the_final_url(server, tmp_path):
     assert meta["url"] == f"{server}/old"
 
 
-@pytest.mark.parametrize(("path", "reason"), [
-    ("/missing", "HTTP 404"),
-    ("/slow", "timed out after 0.4s (2 attempts)"),
-    ("/big", "too large"),
-    ("/image.png", "not a page: content type image/png"),
-    ("/private/a.html", "disallowed by robots.txt"),
+@pytest.mark.parametrize(("path", "reason", "timeout"), [
+    ("/missing", "HTTP 404", TIMEOUT),
+    ("/slow", "timed out after 1s (2 attempts)", 1.0),
+    ("/big", "too large", TIMEOUT),
+    ("/image.png", "not a page: content type image/png", TIMEOUT),
+    ("/private/a.html", "disallowed by robots.txt", TIMEOUT),
 ])
-def test_failures_have_one_line_reasons(server, tmp_path, path, reason):
-    with fetcher(tmp_path, max_bytes=4000) as f:
+def test_failures_have_one_line_reasons(server, tmp_path, path, reason, timeout):
+    with fetcher(tmp_path, max_bytes=4000, timeout=timeout) as f:
         result = f.fetch(server + path)
     assert not result.ok and reason in result.error and "\n" not in result.error
     assert not (tmp_path / "scraped").exists() or not any((tmp_path / "scraped").rglob("*.html"))
@@ -132,11 +134,11 @@ def test_one_request_per_delay_per_host(server, tmp_path):
         sleeps.append(round(seconds, 6))
         now[0] += seconds
 
-    settings = FetchSettings(delay=0.3, timeout=2, retries=0)
-    client = httpx.Client(timeout=2, trust_env=False)
+    settings = FetchSettings(delay=0.3, timeout=TIMEOUT, retries=0)
+    client = httpx.Client(timeout=TIMEOUT, trust_env=False)
     with Fetcher(tmp_path / "s", settings, client=client, sleep=sleep, clock=lambda: now[0]) as f:
         results = list(f.fetch_all([f"{server}/pages/dev03.html", f"{server}/pages/dev04.html"]))
-    assert all(r.ok for r in results)
+    assert len(results) == 2 and all(r.ok for r in results), results
     assert sleeps == [0.3, 0.3]  # robots.txt, then each page, one per 0.3 s
 
 
@@ -154,14 +156,12 @@ def test_paths_and_url_lists(tmp_path):
     assert read_url_list(["# list", "", " https://a.cn/1 \n"]) == ["https://a.cn/1"]
 
 
-def test_cli_fetch_prints_a_line_per_failure(server, tmp_path):
-    from click.testing import CliRunner
-
+def test_cli_fetch_prints_a_line_per_failure(server, tmp_path, runner):
     from indexer.cli import cli
 
     urls = tmp_path / "urls.txt"
     urls.write_text(f"{server}/pages/dev05.html\n{server}/missing\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["fetch", "--from", str(urls), "--out", str(tmp_path / "s"), "--delay", "0",
+    result = runner.invoke(cli, ["fetch", "--from", str(urls), "--out", str(tmp_path / "s"), "--delay", "0",
                                       "--retries", "0"], env={"NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"})
     assert result.exit_code == 1
     assert f"failed {server}/missing: HTTP 404" in result.output

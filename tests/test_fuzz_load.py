@@ -7,6 +7,7 @@ targets for hours with atheris."""
 from __future__ import annotations
 
 import bz2
+import dataclasses
 import encodings.aliases
 import functools
 import gzip
@@ -29,6 +30,7 @@ from indexer.backends import open_store
 from indexer.build import index_corpus
 from indexer.clean import CleanError, clean_page
 from indexer.load import LoadError, decode_bytes, load_page
+from indexer.model import CleanedPage
 
 from helpers import make_config
 
@@ -50,12 +52,15 @@ def load_and_clean(data: bytes, suffix: str = ".html", max_bytes: int = 20_000_0
     path = WORK / f"page{threading.get_ident()}{suffix}"
     path.write_bytes(data)
     try:
-        return clean_page(load_page(path, WORK, max_bytes))
+        cp = clean_page(load_page(path, WORK, max_bytes))
     except (LoadError, CleanError) as e:
         assert e.reason and str(e) and "\n" not in str(e) and len(str(e)) < 200, repr(e)
         return e
     finally:
         assert path.read_bytes() == data
+    assert isinstance(cp, CleanedPage) and cp.documents, cp  # a page that is not refused has text to index
+    assert all(s.text.strip() or s.heading.strip() for d in cp.documents for s in d.sections), cp
+    return cp
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,7 +104,7 @@ def test_every_encoding_label_on_chinese_bytes(codec):
                      f'<meta http-equiv="Content-Type" content="text/html; charset={label}">'):
             data = head.encode("utf-8", errors="replace") + body
             text, used, replaced = decode_bytes(data)
-            assert isinstance(text, str) and replaced >= 0
+            assert isinstance(text, str) and isinstance(replaced, int) and replaced <= len(text), (label, used)
             if article[:20] not in text:
                 lost.append((label, used))
     assert not lost, lost[:10]
@@ -191,8 +196,8 @@ DEEP = {
 def test_nesting_ten_thousand_levels(kind):
     started = time.perf_counter()
     result = load_and_clean(DEEP[kind].replace(b"%s", f"<p>{ARTICLE}</p>".encode() * 2))
-    assert isinstance(result, (LoadError, CleanError)) or result.documents
-    assert time.perf_counter() - started < 10, kind
+    assert isinstance(result, (CleanedPage, LoadError, CleanError)), (kind, result)
+    assert time.perf_counter() - started < 60, kind  # stops a pathological parse; speed is measured in bench/
 
 
 HUGE = {
@@ -217,8 +222,8 @@ HUGE = {
 def test_huge_attributes_and_lines(kind):
     started = time.perf_counter()
     result = load_and_clean(HUGE[kind].replace(b"%s", ARTICLE.encode() * 2))
-    assert isinstance(result, (LoadError, CleanError)) or result.documents
-    assert time.perf_counter() - started < 15, kind
+    assert isinstance(result, (CleanedPage, LoadError, CleanError)), (kind, result)
+    assert time.perf_counter() - started < 60, kind  # 100,000 attributes took 75 s before; bench/ measures speed
 
 
 def test_memory_is_bounded_by_the_size_limit():
@@ -264,7 +269,7 @@ def test_pipes_and_devices_are_not_read(tmp_path, kind):
     started = time.perf_counter()
     with pytest.raises(LoadError) as e:
         load_page(path, tmp_path)
-    assert e.value.reason == "not_a_file" and time.perf_counter() - started < 5
+    assert e.value.reason == "not_a_file" and time.perf_counter() - started < 30  # not read (that never ends)
 
 
 def test_a_fifo_in_the_source_folder_does_not_hang_the_indexer(tmp_path):
@@ -278,19 +283,19 @@ def test_a_fifo_in_the_source_folder_does_not_hang_the_indexer(tmp_path):
     thread = threading.Thread(target=lambda: done.append(index_corpus(config, store, workers=1, progress=False)),
                               daemon=True)
     thread.start()
-    thread.join(4)
+    thread.join(60)  # a generous deadline: a run of one page takes well under a second
     hung = thread.is_alive()
     if hung:  # unblock the reader (a writer opens and closes the pipe) so the thread ends
         with open(src / "pipe.html", "wb"):
             pass
         thread.join(30)
     assert not hung, "index_corpus blocked on a FIFO"
-    assert done and done[0].indexed == 1
+    assert done and done[0].indexed == 1 and done[0].failures == [("pipe.html", done[0].failures[0][1])]
 
 
-def test_fuzz_targets_run(store):
+def test_fuzz_targets_run(store, monkeypatch):
     """fuzz/fuzz_load.py and fuzz/fuzz_query.py stay runnable: a few inputs through each, and the hypothesis
-    fallback of the harness."""
+    fallback of the harness; and each target still reports a bug (the point of running it for hours)."""
     import sys
 
     from helpers import ROOT
@@ -302,7 +307,26 @@ def test_fuzz_targets_run(store):
 
     for data in (b"", b"\x00<p>\x00", b"\x04" + PAGE.encode(), b"\x03\xff\xfe", b"\x01" + gzip.compress(b"x" * 1000)):
         fuzz_load.one_input(data)
-    _harness.run_hypothesis(fuzz_load.one_input, 20)
+    seen: list[bytes] = []
+    _harness.run_hypothesis(lambda data: seen.append(data) or fuzz_load.one_input(data), 20)
+    assert len(seen) >= 20
     fuzz_query._store = store  # the suite's index of scraped/ instead of building another
     for data in (b"", b"\xff\xfe", b'\x07"\xe5\xb7\xa5\xe4\xbc\x9a', b"\x80 OR title: -", b"\x00" + "职代会".encode()):
         fuzz_query.one_input(data)
+
+    def cleaner_bug(page, *args, **kwargs):
+        raise KeyError("a cleaner bug")
+
+    monkeypatch.setattr(fuzz_load, "clean_page", cleaner_bug)
+    with pytest.raises(KeyError, match="a cleaner bug"):
+        fuzz_load.one_input(b"\x00" + PAGE.encode())
+    real_search = fuzz_query.search
+
+    def markup_in_snippets(*args, **kwargs):
+        result = real_search(*args, **kwargs)
+        return dataclasses.replace(result, hits=[dataclasses.replace(h, snippet="<b>" + h.snippet)
+                                                 for h in result.hits])
+
+    monkeypatch.setattr(fuzz_query, "search", markup_in_snippets)
+    with pytest.raises(AssertionError, match="markup in a snippet"):
+        fuzz_query.one_input(b"\x00" + "职代会".encode())

@@ -40,7 +40,9 @@ def test_parser_never_raises(store, text):
        st.booleans())
 def test_search_never_raises(store, text, page, per_page, sort, group):
     result = search(store, text, SearchOptions(page=page, per_page=per_page, sort=sort, group=group))
-    assert result.total >= 0 and len(result.hits) <= per_page
+    assert len(result.hits) <= min(per_page, result.total)
+    if page == 1:  # the first page shows something exactly when something was found
+        assert bool(result.hits) == bool(result.total), (result.total, len(result.hits))
     for hit in result.hits:
         assert "<" not in MARKUP.sub("", hit.snippet)
         hit.snippet.encode("utf-8")  # no lone surrogate reaches a response
@@ -104,10 +106,12 @@ HOSTILE["pasted_sentence"] = "今年以来工会紧紧围绕中心工作认真�
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_queries_finish(store, name):
+    """Each finishes (the repeated word took 100 s before MAX_TERMS; the deadline is generous for a loaded CI
+    machine: speed is measured in bench/, this only stops a pathological query) with a consistent page."""
     started = time.perf_counter()
     result = search(store, HOSTILE[name], SearchOptions(per_page=100), max_query_chars=500)
-    assert result.total >= 0
-    assert time.perf_counter() - started < 5, name
+    assert len(result.hits) <= min(100, result.total) and bool(result.hits) == bool(result.total), name
+    assert time.perf_counter() - started < 30, name
 
 
 def test_query_words_are_capped_and_deduplicated(store):

@@ -22,7 +22,7 @@ from indexer.manifest import MANIFEST_FILE, Manifest
 from indexer.progress import Progress
 from indexer.search import SearchOptions, search
 
-from helpers import ROOT, SCRAPED, make_config, seed
+from helpers import ROOT, SCRAPED, make_config, seed, wait_for
 
 PAGES = ["dev01.html", "dev02.html", "dev05.html"]
 
@@ -184,26 +184,27 @@ def test_swap_under_running_searches(corpus, tmp_path):
         while not stop.is_set():
             try:
                 got = {h.record.source for h in search(reader, "工会", SearchOptions(per_page=20, snippets=False)).hits}
-            except BaseException as e:  # noqa: BLE001 - any error fails the test
+                if not got:
+                    raise AssertionError("a search found nothing")
+            except BaseException as e:  # noqa: BLE001 - any error fails the test (an assert here would not)
                 errors.append(e)
                 return
-            assert got, "no results"
             seen.append("old" if got <= old else "new" if got <= new else f"mixed {got}")
 
     thread = threading.Thread(target=searching)
     thread.start()
     try:
-        while len(seen) < 3:
-            pass
+        wait_for(lambda: len(seen) >= 3 or not thread.is_alive(), timeout=60, every=0.01,
+                 what="three searches of the old index")
         new_config = make_config(tmp_path, new_src)
         run(new_config, open_store(new_config), full=True)
         count = len(seen)
-        while len(seen) < count + 3 and thread.is_alive():
-            pass
+        wait_for(lambda: len(seen) >= count + 3 or not thread.is_alive(), timeout=60, every=0.01,
+                 what="three searches after the swap")
     finally:
         stop.set()
-        thread.join()
-    assert not errors
+        thread.join(60)
+    assert not errors, errors
     assert seen[0] == "old" and seen[-1] == "new"
     flips = [i for i in range(1, len(seen)) if seen[i] != seen[i - 1]]
     assert len(flips) == 1 and set(seen) == {"old", "new"}  # old, then new, never mixed, never back

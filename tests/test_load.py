@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
+import errno
 import hashlib
+import io
 import os
 from pathlib import Path
 
@@ -10,8 +13,10 @@ import pytest
 
 from indexer.clean import CleanError, clean_page
 from indexer.load import LoadError, decode_bytes, iter_pages, load_page
+from indexer.model import CleanedPage
 
-SHARED = Path(__file__).parents[2] / "shared"
+from helpers import SHARED
+
 ARTICLE = "<p>今年以来，工会紧紧围绕中心工作，认真履行维护职能，扎实开展职工之家建设，取得了新的进展。</p>"
 
 
@@ -65,8 +70,13 @@ BAD = {
 
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_input_raises_only_our_errors(tmp_path, name):
+    """clean_file lets only LoadError/CleanError through (with a one-line reason) and checks the file is unchanged;
+    what comes back is a cleaned page with text, or one of our errors."""
     result = clean_file(write(tmp_path, name, BAD[name]))
-    assert result is not None
+    if isinstance(result, CleanedPage):
+        assert result.documents and all(s.text.strip() for d in result.documents for s in d.sections), name
+    else:
+        assert isinstance(result, (LoadError, CleanError)), (name, result)
 
 
 def test_expected_reasons(tmp_path):
@@ -78,18 +88,39 @@ def test_expected_reasons(tmp_path):
     assert clean_file(big, max_bytes=1000).reason == "too_large"
 
 
-def test_directory_and_permissions(tmp_path):
+def deny_reading(monkeypatch, path: Path) -> None:
+    """Opening ``path`` fails with PermissionError (EACCES), as it does for a user without read permission."""
+    real_open, target = builtins.open, os.path.realpath(path)
+
+    def guarded(file, *args, **kwargs):
+        if isinstance(file, (str, os.PathLike)) and os.path.realpath(file) == target:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)  # open(p, "rb") in indexer/load.py
+    monkeypatch.setattr(io, "open", guarded)  # Path.open / Path.read_bytes
+
+
+def test_directory_and_permissions(tmp_path, monkeypatch):
+    """A folder named like a page is not_a_file; a page nobody may read is unreadable.
+
+    chmod 0 does not stop root (CI and containers run the suite as root): when the file is still readable, its
+    open() is made to fail with the PermissionError an ordinary user gets, so the same check runs either way."""
     d = tmp_path / "dir.html"
     d.mkdir()
     assert clean_file(d).reason == "not_a_file"
     p = write(tmp_path, "locked.html", ARTICLE.encode())
     p.chmod(0)
     try:
-        if os.access(p, os.R_OK):  # running as root: permissions do not apply
-            pytest.skip("file is readable despite chmod 0 (root)")
-        assert clean_file(p).reason == "unreadable"
+        if os.access(p, os.R_OK):  # root: permissions do not apply
+            deny_reading(monkeypatch, p)
+        with pytest.raises(LoadError) as e:
+            load_page(p, tmp_path)
+        assert e.value.reason == "unreadable" and "permission denied" in str(e.value).lower()
     finally:
+        monkeypatch.undo()
         p.chmod(0o644)
+    assert clean_file(p).documents  # readable again: the same file loads
 
 
 def test_truncated_page_keeps_its_text(tmp_path):
@@ -126,10 +157,14 @@ def test_gb2312_label_with_gbk_only_characters(tmp_path):
     assert cp.encoding == "gb18030" and "喆镕堃" in cp.documents[0].sections[0].text
 
 
-def test_mojibake_is_refused():
-    # Windows-1252 bytes that are not valid in any CJK codec would be replaced en masse
-    text, codec, replaced = decode_bytes(b"\x81\xfe" * 50, "html")
-    assert isinstance(text, str) and replaced >= 0
+def test_mojibake_is_refused(tmp_path):
+    """Bytes that decode cleanly in no codec (0xFF is invalid in UTF-8 and in every CJK codec) are counted as
+    replaced characters, and a page made of them is refused instead of indexed as garbage."""
+    data = b"<p>" + b"\xff\xfe\x80" * 60 + b"</p>"
+    text, codec, replaced = decode_bytes(data, "html")
+    assert text.startswith("<p>") and replaced >= 60, (codec, replaced)
+    refused = clean_file(write(tmp_path, "mojibake.html", data))
+    assert isinstance(refused, LoadError) and refused.reason == "bad_encoding", refused
 
 
 def test_mhtml_single_file_save(tmp_path):
@@ -150,20 +185,16 @@ def test_mhtml_single_file_save(tmp_path):
     assert cp.title == "工会工作总结"
 
 
+@pytest.mark.skipif(not (SHARED / "pages").is_dir(), reason="../shared/pages not present")
 def test_word_export_msonormal():
-    page = SHARED / "pages" / "dev08.html"
-    if not page.exists():
-        pytest.skip("../shared/pages not present")
-    cp = clean_file(page)
+    cp = clean_file(SHARED / "pages" / "dev08.html")
     assert cp.encoding == "gb18030" and cp.date == "2023-12-05"
     assert "（一）经费收缴不够及时足额" in [s.heading for s in cp.documents[0].sections]
 
 
+@pytest.mark.skipif(not (SHARED / "realworld-zh").is_dir(), reason="../shared/realworld-zh not present")
 def test_cleaneval_text_line_before_html():
-    page = SHARED / "realworld-zh" / "pages" / "cwced_8baa71e3.html"
-    if not page.exists():
-        pytest.skip("../shared/realworld-zh not present")
-    cp = clean_file(page)
+    cp = clean_file(SHARED / "realworld-zh" / "pages" / "cwced_8baa71e3.html")
     assert cp.url == "http://auto.sohu.com/20050513/n225551143.shtml"
     assert "刚刚结束的号称世界第三" in cp.documents[0].sections[0].text
 

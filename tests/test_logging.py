@@ -6,7 +6,6 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from click.testing import CliRunner
 
 import indexer.records as records
 from indexer.cli import cli
@@ -22,11 +21,6 @@ def project(tmp_path):
     (tmp_path / "config.yaml").write_text("source_dir: pages\nindex_dir: var/index\ncache_dir: var/cache\n"
                                           "log_dir: var/log\n", encoding="utf-8")
     return tmp_path
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 def test_a_cleaner_bug_is_one_line_here_and_a_traceback_in_the_log(project, runner, monkeypatch):

@@ -69,7 +69,8 @@ def test_search_json_has_the_same_shape(backend, store):
     json.dumps(data, ensure_ascii=False)
     ours = {r["id"]: r["snippet"] for r in data["results"]}
     theirs = {r["id"]: r["snippet"] for r in reference["results"]}
-    assert all(ours[i] == theirs[i] for i in ours.keys() & theirs.keys())  # snippets come from our own code
+    shared = ours.keys() & theirs.keys()
+    assert shared and all(ours[i] == theirs[i] for i in shared)  # snippets come from our own code
 
 
 def test_top_results_mostly_agree(store, sphinx_store):
@@ -138,7 +139,7 @@ def test_site_and_year_filters(backend, store):
     result = search(backend, f"site:{suffix} 工会", ALL)
     assert result.total and all(h.record.site.endswith(suffix) for h in result.hits)
     years = search(backend, "year:2020..2021 工会", ALL)
-    assert all(h.record.year in (2020, 2021) for h in years.hits)
+    assert years.hits and all(h.record.year in (2020, 2021) for h in years.hits)
 
 
 def test_records_are_identical(store, sphinx_store):
@@ -157,7 +158,8 @@ def test_vocabulary_and_did_you_mean_agree(store, sphinx_store):
 def test_stats(store, sphinx_store):
     w, s = store.stats(), sphinx_store.stats()
     assert (s["pages"], s["documents"], s["sections"]) == (w["pages"], w["documents"], w["sections"])
-    assert s["backend"] == "sphinx" and all(n["up"] for n in s["nodes"]) and not s["stale_replicas"]
+    assert s["backend"] == "sphinx" and len(s["nodes"]) == 3 and all(n["up"] for n in s["nodes"])
+    assert not s["stale_replicas"]
     assert sphinx_store.check() == w["sections"]  # what /healthz asks
 
 
@@ -165,10 +167,12 @@ def test_match_text_is_escaped(sphinx_store):
     assert sphinx_word("职工") == "职工" and sphinx_word("c++").startswith("zq")
     assert sphinx_word("c++") != sphinx_word("c#")
     assert escape_match('a-(b)|"c"@d') == 'a\\-\\(b\\)\\|\\"c\\"\\@d'
-    for text in ODD_QUERIES + ['maybe near sentence paragraph', 'MAYBE NEAR/3 SENTENCE', '@text 工会', 'a^2 b$']:
-        match = to_match(parse_query(text, sphinx_store.analyzer))
-        if match:  # only our own operators and word characters reach searchd
-            assert set(match) <= set('()|-@" ,_~') | {c for c in match if c.isalnum()}
+    matches = [to_match(parse_query(text, sphinx_store.analyzer)) for text in ODD_QUERIES + [
+        'maybe near sentence paragraph', 'MAYBE NEAR/3 SENTENCE', '@text 工会', 'a^2 b$']]
+    matches = [m for m in matches if m]  # queries of nothing but syntax send no MATCH() at all
+    assert len(matches) >= 10, matches
+    for match in matches:  # only our own operators and word characters reach searchd
+        assert set(match) <= set('()|-@" ,_~') | {c for c in match if c.isalnum()}, match
 
 
 # ---- the plan's literal tier: the bigrams of every section's literal key, on both backends ---------------------

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import threading
-import time
 
 import pytest
 
@@ -16,7 +15,7 @@ from indexer.backends.sphinx.store import ClusterUnavailable
 from indexer.query import parse_query
 from indexer.search import SearchOptions, search
 
-from helpers import SEEDS, index_sphinx, make_config, new_sphinx_store, start_cluster
+from helpers import SEEDS, index_sphinx, make_config, new_sphinx_store, start_cluster, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -86,13 +85,16 @@ def test_a_killed_node_mid_query_gives_partial_results_not_errors(sstore, spec):
     threads = [threading.Thread(target=client) for _ in range(4)]
     for t in threads:
         t.start()
-    time.sleep(0.3)
-    cluster.stop_node(spec.node("n1"), hard=True)  # shard 1 has no mirror
-    time.sleep(0.5)
-    stop.set()
-    for t in threads:
-        t.join()
-    assert not errors and flags
+    try:
+        wait_for(lambda: len(flags) >= 8 or errors, timeout=60, what="searches before the kill")
+        cluster.stop_node(spec.node("n1"), hard=True)  # shard 1 has no mirror, queries are in flight
+        count = len(flags)
+        wait_for(lambda: len(flags) >= count + 8 or errors, timeout=60, what="searches after the kill")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert not errors, errors
     partial = raw(sstore)
     assert partial.incomplete and partial.warnings and 0 < partial.total < full.total
     assert {h.record.source for h in partial.hits} <= {s for s in sstore.sources()}
@@ -101,11 +103,19 @@ def test_a_killed_node_mid_query_gives_partial_results_not_errors(sstore, spec):
 def test_a_mirror_takes_over(sstore, spec):
     full = raw(sstore)
     cluster.stop_node(spec.node("n0"), hard=True)  # shard 0 is mirrored on n2
-    time.sleep(1.5)  # searchd's HA pings (every 0.5 s) mark the dead mirror; queries then avoid it
-    for start in range(3):
-        sstore._local.start = start  # whichever node the query goes to
-        result = raw(sstore)
-        assert (result.total, result.incomplete) == (full.total, False)
+
+    def answers_in_full() -> list[tuple[int, bool]]:
+        out = []
+        for start in range(3):
+            sstore._local.start = start  # whichever node the query goes to
+            result = raw(sstore)
+            out.append((result.total, result.incomplete))
+        return out
+
+    # searchd's HA pings (every 0.5 s) mark the dead mirror; queries then avoid it.
+    wait_for(lambda: answers_in_full() == [(full.total, False)] * 3, timeout=30, every=0.2,
+             what="queries to avoid the dead mirror")
+    assert answers_in_full() == [(full.total, False)] * 3
 
 
 def test_no_node_answers_is_one_clear_error(sstore, spec):
@@ -187,6 +197,7 @@ def test_a_node_that_missed_writes_is_caught_up_by_the_next_index(sstore, spec, 
     gen = sstore.current_generation().name[-1]
     assert counts["n2"][f"us_{gen}_s0"] == counts["n0"][f"us_{gen}_s0"]
     cluster.stop_node(n0, hard=True)  # now only the caught-up mirror serves shard 0
-    time.sleep(1.5)  # let searchd's HA pings see it
-    hits = search(sstore, "蓝莓采摘").hits
-    assert hits and hits[0].record.source == page.name
+    # Once searchd's HA pings see it, the whole answer comes from the mirror.
+    result = wait_for(lambda: (r := search(sstore, "蓝莓采摘")).hits and not r.incomplete and r, timeout=30,
+                      every=0.2, what="the caught-up mirror to answer for shard 0")
+    assert result.hits[0].record.source == page.name
