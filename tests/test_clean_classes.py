@@ -196,3 +196,19 @@ def test_subheadings_of_one_article_stay_sections(tmp_path):
     page = _clean(tmp_path, f"<html><head><title>心得</title></head><body><div>{body}</div></body></html>")
     assert len(page.documents) == 1
     assert [s.heading for s in page.documents[0].sections][-2:] == ["关于帮扶", "关于竞赛"]
+
+
+def test_overlays_hidden_by_their_class_are_dropped(tmp_path):
+    """A report form or login box kept hidden by the stylesheet (class "modal", "dialog", "popup"), longer
+    than the short post it sits beside, is not the page's text."""
+    form = "".join(f"<p>{reason}</p>" for reason in (
+        "我要举报该内容，理由是：",
+        "垃圾广告：含有推广信息或者外链，扰乱社区秩序，影响正常讨论的进行",
+        "违规内容：含有违法违规、色情低俗、暴力血腥等不良信息，请管理员尽快处理",
+        "恶意灌水：无意义的重复内容或者与主题无关的回复",
+        "不友善内容：人身攻击、挑衅辱骂、歧视他人等不友善的言论，破坏社区氛围",
+        "其他理由：请在下面补充说明具体的举报原因和相关链接"))
+    html = (f"<html><head><title>工会帖子</title></head><body><div class='post'>{FIRST}</div>"
+            f"<div class='ui modal report-modal'>{form}</div><div id='login-dialog'>{form}</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and "举报" not in text and "恶意灌水" not in text

@@ -39,6 +39,8 @@ HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|opacity\s
 # A hidden element holding at least this share of the page's text (and MAIN_TEXT_MIN characters) is the page's
 # body waiting for a script to reveal it (WeChat's article container, for one), not chrome.
 MAIN_TEXT_SHARE, MAIN_TEXT_MIN = 0.6, 200
+# Overlays a stylesheet keeps hidden until a click (report forms, login boxes, share sheets): hidden by their class.
+OVERLAY_BOX = re.compile(r"(?:^|[\s_-])(?:modal|dialog|popup|popover|lightbox|overlay)(?:$|[\s_-])", re.I)
 CHROME_BOX = re.compile(r"(?:^|[\s_-])(?:menu\w*|nav\w*|pop\w*|modal|dialog|mask|layer|tpl|template|tips?|toast|"
                         r"dropdown|login|qrcode|share\w*)(?:$|[\s_-])", re.I)
 CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
@@ -128,7 +130,9 @@ def _drop_all(elements: list) -> None:
 
 def _hidden(el) -> bool:
     style = el.get("style")
-    return bool(style and HIDDEN_STYLE.search(style)) or el.get("hidden") is not None
+    if (style and HIDDEN_STYLE.search(style)) or el.get("hidden") is not None:
+        return True
+    return bool(OVERLAY_BOX.search((el.get("class") or "") + " " + (el.get("id") or "")))
 
 
 def _text_size(el) -> int:
