@@ -29,11 +29,13 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # Imported here, as in Flask's tutorial: the blueprints import this package (its __version__).
-    from webapp import api, security, store, views
+    from webapp import api, feed, security, store, suggest, views
 
     store.init_app(app)
     security.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(suggest.bp)
+    app.register_blueprint(feed.bp)
     app.add_url_rule("/", endpoint="index")
     return app
