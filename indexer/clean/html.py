@@ -297,8 +297,6 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
         elif ln.noise and ln.score > 0:
             ln.score *= NOISE_WEIGHT
         prefix.append(prefix[-1] + ln.score)
-    if MODE == "kadane":
-        return kadane([ln.score for ln in lines])
     children: list[list[int]] = [[] for _ in nodes]
     for i, node in enumerate(nodes):
         if node[3] >= 0:
@@ -335,24 +333,6 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
     if whole >= best - max(WHOLE_SLACK, 0.05 * abs(best)):
         return whole_range
     return best_range
-
-
-def kadane(scores: list[float]) -> tuple[int, int]:
-    """The contiguous (first, end) run with the largest sum (1-D maximum subarray)."""
-    best, cur, start, span = float("-inf"), 0.0, 0, (0, len(scores))
-    for i, sc in enumerate(scores):
-        if cur <= 0:
-            cur, start = sc, i
-        else:
-            cur += sc
-        if cur > best:
-            best, span = cur, (start, i + 1)
-    return span
-
-
-import os  # noqa: E402
-
-MODE = os.environ.get("CLEAN_MODE", "dom")
 
 
 def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ()) -> Extract:

@@ -10,7 +10,6 @@ patterns in ``config.yaml`` (``clean.drop_line_patterns``, per site under ``clea
 from __future__ import annotations
 
 import re
-from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
@@ -34,16 +33,8 @@ def squash(text: str) -> str:
     return WS.sub(" ", CONTROLS.sub("", text)).strip()
 
 
-def visible_len(text: str) -> int:
-    return len(WS.sub("", text))
-
-
 def punct_count(text: str) -> int:
     return len(PUNCT.findall(text))
-
-
-def han_count(text: str) -> int:
-    return len(HAN.findall(text))
 
 
 @lru_cache(maxsize=1)
@@ -163,7 +154,3 @@ def is_dated_item(line: str) -> bool:
     return len(s) <= 70 and bool(DATED_ITEM.match(s))
 
 
-def repeated_short_lines(lines: list[str], min_count: int = 2) -> set[str]:
-    """Short lines without sentence punctuation that occur several times (repeated titles, ads)."""
-    c = Counter(WS.sub("", x) for x in lines)
-    return {s for s, n in c.items() if n >= min_count and 0 < len(s) <= 40 and not PUNCT.search(s)}
