@@ -212,3 +212,25 @@ def test_overlays_hidden_by_their_class_are_dropped(tmp_path):
             f"<div class='ui modal report-modal'>{form}</div><div id='login-dialog'>{form}</div></body></html>")
     text = _text(_clean(tmp_path, html))
     assert "困难职工帮扶" in text and "举报" not in text and "恶意灌水" not in text
+
+
+REPLIES = ("楼主说得好，我们单位今年也开展了困难职工帮扶，走访慰问了八十多户困难职工家庭",
+           "请问职代会的提案一般怎么征集？我们去年用的是线上问卷，效果还不错，大家可以参考一下",
+           "劳动竞赛的奖励标准各单位不一样，建议先和行政方面沟通好，再报上级工会备案")
+
+
+def test_a_threads_replies_are_its_content(tmp_path):
+    """On a forum thread (its markup says thread/post list/floor) the replies are content."""
+    replies = "".join(f"<div class='reply floor'><p>{r}。</p></div>" for r in REPLIES)
+    html = (f"<html><head><title>工会工作交流</title></head><body><div id='postlist'><div class='post-body'>{FIRST * 3}"
+            f"</div><div class='comments'>{replies}</div></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and all(r[:12] in text for r in REPLIES)
+
+
+def test_an_articles_comments_are_not(tmp_path):
+    replies = "".join(f"<div class='reply'><p>{r}。</p></div>" for r in REPLIES)
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='article'>{FIRST * 2}</div>"
+            f"<div class='comments'>{replies}</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and not any(r[:12] in text for r in REPLIES)

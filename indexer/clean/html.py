@@ -335,6 +335,16 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
     return best_range
 
 
+THREAD_BOX = re.compile(r"(?:^|[\s_-])(?:thread\w*|topic|forum\w*|bbs|floor\w*|postlist|post-?list|"
+                        r"postmessage|post-?body|posts)(?:$|[\s_-])", re.I)
+
+
+def _is_thread(root) -> bool:
+    """A forum thread or Q&A page: its replies are its content (an article's comments are not)."""
+    return any(THREAD_BOX.search((el.get("class") or "") + " " + (el.get("id") or ""))
+               for el in root.iter() if isinstance(el.tag, str))
+
+
 def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ()) -> Extract:
     prune(root, selectors)
     lines, nodes = extract_lines(root)
@@ -342,7 +352,7 @@ def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ())
         return Extract([], [], root)
     first, end = choose(lines, nodes, rules)
     prose = sum(ln.score for ln in lines[first:end] if ln.score > 0)
-    if prose < 100 and any(ln.cmt for ln in lines):
+    if any(ln.cmt for ln in lines) and (prose < 100 or _is_thread(root)):
         # a page that is mostly comments (a review list, a thread): the comments are the content
         first, end = choose(lines, nodes, rules, comments=True)
     else:
