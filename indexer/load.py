@@ -217,7 +217,7 @@ def _reads_as_chinese(data: bytes) -> bool:
     for codec in ("gb18030", "big5hkscs"):
         text = sample.decode(codec, errors="replace")
         han = len(_HAN.findall(text))
-        if han >= 8 and 20 * text.count("\ufffd") <= han and _common_han_share(text) >= 0.6:
+        if han >= 8 and 20 * text.count("\ufffd") <= han and _common_han_share(text, sample=400) >= 0.6:
             return True
     return False
 

@@ -104,9 +104,13 @@ def parse(markup: str):
 def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
     """Remove elements that never hold document text, in place: scripts, forms, page furniture, and hidden
     elements, except a hidden element that holds the page's main text (see MAIN_TEXT_SHARE)."""
-    doomed = [el for el in root.iter() if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS]
+    doomed, hidden = [], []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS:
+            doomed.append(el)
+        elif el.attrib and _hidden(el):
+            hidden.append(el)
     _drop_all(doomed)
-    hidden = [el for el in root.iter() if _hidden(el)]
     if hidden:
         total = _text_size(root)
         doomed = [el for el in hidden if not _holds_main_text(el, total)]
