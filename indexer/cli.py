@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -18,6 +19,8 @@ from indexer.config import Config, ConfigError, find_config, load_config
 from indexer.fetch import Fetcher, FetchSettings, read_url_list
 from indexer.load import LoadError, load_page
 from indexer.logs import configure as configure_logging
+from indexer.querylog import read_entries
+from indexer.querylog import report as query_report
 from indexer.search import SearchOptions, result_to_json
 from indexer.search import search as run_search
 
@@ -196,6 +199,47 @@ def stats(as_json, index_dir, config_path):
         click.echo(f"last run: {last['mode']}, {last.get('pages', 0)} pages cleaned ({last.get('new', 0)} new, "
                    f"{last.get('changed', 0)} changed, {last.get('deleted', 0)} deleted, {last.get('failed', 0)} "
                    f"failed) in {last.get('seconds') or 0:.1f}s")
+
+
+def _echo_report(figures: dict) -> None:
+    faces = ", ".join(f"{face} {n}" for face, n in sorted(figures["faces"].items()))
+    first, last = (figures[k][:16].replace("T", " ") for k in ("first", "last"))
+    click.echo(f"{figures['searches']} searches ({faces}), {figures['queries']} different queries, {first} to {last}")
+    click.echo("\ntop queries (searches, results):")
+    for row in figures["top"]:
+        click.echo(f"{row['searches']:8d} {row['results']:8d}  {row['query']}")
+    click.echo("\nqueries that found nothing (searches) - candidates for synonyms and user_dict words:")
+    for row in figures["zero_results"]:
+        shown = f"  (shown instead: {row['corrected']})" if row["corrected"] else ""
+        click.echo(f"{row['searches']:8d}  {row['query']}{shown}")
+    if not figures["zero_results"]:
+        click.echo("       (none)")
+    click.echo("\nslowest queries (ms, face, time):")
+    for row in figures["slowest"]:
+        click.echo(f"{row['ms']:8.0f}  {row['face']:<6}  {row['time'][:16].replace('T', ' ')}  {row['query']}")
+
+
+@cli.command()
+@click.option("--days", type=click.IntRange(1, 3660), default=30, show_default=True,
+              help="Searches of the last N days.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="Rows per list.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@config_option
+def report(days, limit, as_json, config_path):
+    """What people searched (needs search.log_queries: true): the top queries, the queries that found nothing
+    and the slowest, from the query log in the log folder."""
+    config = _config(config_path)
+    since = datetime.now().astimezone() - timedelta(days=days)
+    figures = query_report(read_entries(config.log_path, since), limit)
+    if as_json:
+        figures = {"days": days, "log_dir": str(config.log_path), **figures}
+        click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
+        return
+    if not figures["searches"]:
+        off = "" if config.search.log_queries else "; the query log is off (search.log_queries: true turns it on)"
+        click.echo(f"no searches logged in the last {days} days in {config.log_path}{off}")
+        return
+    _echo_report(figures)
 
 
 @cli.command()

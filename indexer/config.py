@@ -59,6 +59,9 @@ class SearchSettings:
     max_per_page: int = setting(100, "Largest per_page a request may ask for.")
     max_query_chars: int = setting(500, "Longer queries are cut to this many characters.")
     snippet_chars: int = setting(160, "Approximate length of a result snippet.")
+    log_queries: bool = setting(False, "Append each search of the site, API and widget (time, query, result count, "
+                                "milliseconds, face; never an IP, cookie or user agent) to <log_dir>/queries-DAY.jsonl "
+                                "for `unionsearch report`.")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from indexer.model import SearchResult, SectionRecord
 from indexer.search import SORTS, SearchOptions, result_to_json, search
 from webapp.openapi import openapi_spec
 from webapp.store import get_config, get_store
-from webapp.views import health
+from webapp.views import health, log_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -148,6 +148,7 @@ def api_search():
                             snippets=args["snippets"])
     q = args["q"][: cfg.max_query_chars]
     result = search(get_store(), q, options, cfg.max_query_chars)
+    log_search(result, "api", filters)
     args["q"] = q
     return search_json(result, args)
 

@@ -9,7 +9,8 @@ from flask import Blueprint, current_app, render_template, request, send_file, s
 from werkzeug.exceptions import HTTPException, NotFound
 
 from indexer.backends.base import IndexIncompatible, IndexMissing
-from indexer.model import SectionRecord
+from indexer.model import SearchResult, SectionRecord
+from indexer.querylog import QueryLog
 from indexer.search import FILTERS, SORTS, SearchOptions, search
 from webapp.store import get_config, get_store
 
@@ -19,6 +20,7 @@ MAX_FILTER_CHARS = 100
 SIMILAR_DOCS = 5
 EMBED_PER_PAGE = 5
 _QUERY_SYNTAX = re.compile(r"[\"“”:：()\[\]-]+")
+QUERY_LOG = "unionsearch.querylog"
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -28,11 +30,16 @@ def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
         return default
 
 
+def filter_args() -> tuple[tuple[str, str], ...]:
+    """The request's year, site and org_type filters (empty ones left out)."""
+    return tuple((k, request.args[k].strip()[:MAX_FILTER_CHARS]) for k in FILTERS if request.args.get(k, "").strip())
+
+
 def search_options(default_per_page: int | None = None) -> SearchOptions:
     """SearchOptions from the request's query string for the HTML pages: bad values fall back to defaults."""
     cfg = get_config().search
     per_page = _int_arg("per_page", default_per_page or cfg.per_page, 1, cfg.max_per_page)
-    filters = tuple((k, request.args[k].strip()[:MAX_FILTER_CHARS]) for k in FILTERS if request.args.get(k, "").strip())
+    filters = filter_args()
     sort = request.args.get("sort", "relevance")
     # The site groups a document's matching sections under its best one unless ?group=section.
     return SearchOptions(page=_int_arg("page", 1, 1, 1000), per_page=per_page,
@@ -44,18 +51,39 @@ def query_arg() -> str:
     return request.args.get("q", "").strip()[: get_config().search.max_query_chars]
 
 
+def log_search(result: SearchResult, face: str, filters: tuple[tuple[str, str], ...] = ()) -> None:
+    """Append a search of ``face`` (site, api, widget) to the query log when ``search.log_queries`` is on.
+
+    Only the search and its result are passed on: nothing about the request (address, cookies, user agent).
+    Never raises (see indexer/querylog.py)."""
+    config = get_config()
+    if not config.search.log_queries:
+        return
+    query_log = current_app.extensions.get(QUERY_LOG)
+    if query_log is None:
+        query_log = current_app.extensions.setdefault(QUERY_LOG, QueryLog(config.log_path))
+    query_log.record(result, face, filters)
+
+
+def index_state() -> tuple[str, int | None] | None:
+    """What identifies the live index's content for the app's caches (None without an index): its generation
+    and when its META.json changed (an incremental update rewrites it inside the same generation)."""
+    gen = get_store().current_generation()
+    if gen is None:
+        return None
+    try:
+        return (gen.name, (gen / "META.json").stat().st_mtime_ns)
+    except OSError:
+        return (gen.name, None)
+
+
 def stats() -> dict:
     """Index statistics, computed once per index version (the home page shows them on every visit)."""
     store = get_store()
-    gen = store.current_generation()
+    key = index_state()
     cache = current_app.extensions.setdefault("unionsearch.stats", {})
-    if gen is None:
+    if key is None:
         return {"exists": False}
-    key: tuple[str, int | None]
-    try:  # an incremental update rewrites META.json inside the same generation
-        key = (gen.name, (gen / "META.json").stat().st_mtime_ns)
-    except OSError:
-        key = (gen.name, None)
     if cache.get("gen") != key:
         try:
             cache.update(gen=key, stats=store.stats())
@@ -90,6 +118,7 @@ def results():
         return render_template("index.html", stats=stats())
     options = search_options()
     result = search(get_store(), q, options, get_config().search.max_query_chars)
+    log_search(result, "site", options.filters)
     active = dict(options.filters)
     state = {"q": q, "sort": options.sort if options.sort != "relevance" else None, **active,
              "per_page": options.per_page if options.per_page != get_config().search.per_page else None}
@@ -100,7 +129,8 @@ def results():
         return url_for("site.results", **params)
 
     return render_template("results.html", q=q, result=result, options=options, active=active, link=link,
-                           broader=broader_queries(q) if not result.hits else [])
+                           broader=broader_queries(q) if not result.hits else [],
+                           feed_url=url_for("feed.feed", q=q, **active, _external=False))
 
 
 def get_document(doc_id: str) -> list[SectionRecord]:
@@ -169,6 +199,7 @@ def embed():
     options = search_options(default_per_page=EMBED_PER_PAGE)
     if q:
         result = search(get_store(), q, options, get_config().search.max_query_chars)
+        log_search(result, "widget", options.filters)
     return render_template("embed.html", q=q, result=result, options=options, default_per_page=EMBED_PER_PAGE)
 
 
