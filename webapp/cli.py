@@ -1,4 +1,5 @@
-"""`unionsearch serve`: added to the indexer's command group here, so `indexer` never imports `webapp`."""
+"""`unionsearch serve`: added to the indexer's command group here, so `indexer` never imports `webapp`.
+Flask and waitress are imported when `serve` runs (see indexer/cli.py: other commands start without them)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import sys
 import click
 
 from indexer.cli import _config, _store, cli, config_option, index_option
-from webapp import create_app
-from webapp.server import serve as run_server
 
 
 @cli.command()
@@ -26,6 +25,9 @@ from webapp.server import serve as run_server
 @config_option
 def serve(host, port, threads, processes, cors_origins, frame_ancestors, get_path, index_dir, config_path):
     """Serve the search site, the JSON API and the widget with waitress."""
+    from webapp import create_app
+    from webapp.server import serve as run_server
+
     given = dict(host=host, port=port, threads=threads, processes=processes)
     server = {k: v for k, v in given.items() if v is not None}
     if cors_origins:
