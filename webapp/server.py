@@ -11,16 +11,35 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import re
 import signal
 import socket
 import sys
 import time
 
 import waitress
+import waitress.parser
 
 from indexer.config import Config
 from indexer.search import warm_up
 from webapp.store import KEY
+
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
+
+
+def accept_raw_utf8() -> None:
+    """Answer request lines with raw UTF-8 (``curl "…/api/search?q=职工之家"``, a pasted link): waitress refuses
+    non-ASCII URIs ("Bad URI"), so their bytes are percent-encoded before it splits the URI, as a browser does.
+    Flask then reads the query as UTF-8. Idempotent."""
+    split_uri = waitress.parser.split_uri
+    if getattr(split_uri, "accepts_raw_utf8", False):
+        return
+
+    def split_encoded(uri: bytes):
+        return split_uri(_NOT_ASCII.sub(lambda m: b"%%%02X" % m.group()[0], uri))
+
+    split_encoded.accepts_raw_utf8 = True  # type: ignore[attr-defined]
+    waitress.parser.split_uri = split_encoded
 
 
 def _die_with_parent() -> None:
@@ -43,6 +62,7 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def serve(app, config: Config, echo=print) -> None:
     """Serve ``app`` until interrupted (raises OSError when the address is taken)."""
+    accept_raw_utf8()
     warm_up(app.extensions[KEY])
     s = config.server
     if s.processes <= 1:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import io
 import re
 
-from flask import Blueprint, current_app, render_template, request, send_file, send_from_directory, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException, NotFound
 
 from indexer.backends.base import IndexIncompatible, IndexMissing
@@ -108,7 +117,15 @@ def broader_queries(q: str) -> list[str]:
 
 @bp.route("/", endpoint="index")
 def index():
+    if query_arg():  # /?q=职工之家, as people type it: the results page
+        return redirect(url_for("site.results", **request.args.to_dict()))
     return render_template("index.html", stats=stats())
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    return send_from_directory(current_app.static_folder or "static", "favicon.ico",
+                               mimetype="image/vnd.microsoft.icon", max_age=86400)
 
 
 @bp.route("/search")
@@ -163,6 +180,9 @@ def similar_documents(first: SectionRecord, limit: int = SIMILAR_DOCS) -> list[S
 
 @bp.route("/doc/<doc_id>")
 def document(doc_id: str):
+    section = get_store().section(doc_id[:64]) if "." in doc_id else None
+    if section is not None:  # a section id, as the API's results carry it: the document at that section
+        return redirect(url_for("site.document", doc_id=section.doc_id, s=section.id, _anchor=section.id))
     sections = get_document(doc_id)
     return render_template("document.html", sections=sections, first=sections[0],
                            highlight=request.args.get("s", ""), q=query_arg(),
