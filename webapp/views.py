@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -118,7 +119,8 @@ def broader_queries(q: str) -> list[str]:
 @bp.route("/", endpoint="index")
 def index():
     if query_arg():  # /?q=职工之家, as people type it: the results page
-        return redirect(url_for("site.results", **request.args.to_dict()))
+        args: dict[str, Any] = request.args.to_dict()
+        return redirect(url_for("site.results", **args))
     return render_template("index.html", stats=stats())
 
 
