@@ -234,3 +234,12 @@ def test_an_articles_comments_are_not(tmp_path):
             f"<div class='comments'>{replies}</div></body></html>")
     text = _text(_clean(tmp_path, html))
     assert "困难职工帮扶" in text and not any(r[:12] in text for r in REPLIES)
+
+
+def test_a_content_platforms_storage_notice_is_dropped(tmp_path):
+    """Self-media platforms (their 号 accounts) end every article with the same legal notice."""
+    notice = "平台声明：该文观点仅代表作者本人，本号系信息发布平台，平台仅提供信息存储空间服务。"
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='article'>{FIRST * 2}"
+            f"<p>{notice}</p></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and "信息存储空间" not in text
