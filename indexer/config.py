@@ -7,6 +7,7 @@ settings inline and a test checks the two agree. Nothing else in the code reads 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -29,12 +30,17 @@ class ServerSettings:
     host: str = setting("127.0.0.1", "Interface `unionsearch serve` listens on.")
     port: int = setting(8000, "Port `unionsearch serve` listens on.")
     threads: int = setting(4, "Waitress worker threads.")
-    processes: int = setting(1, "Server processes sharing the port (searching is pure Python: one process uses "
-                             "one core; more use more cores and more memory).")
+    processes: int = setting(0, "Server processes sharing the port; 0 = one per core (searching is pure Python: one "
+                             "process uses one core; forked processes share the index read before the fork).")
     cors_origins: list = setting([], "Origins allowed to call the JSON API cross-origin ('*' for any).")
     frame_ancestors: list = setting(
         [], "Origins allowed to show the /embed page in an iframe, besides this site itself ('*' for any)."
     )
+
+    @property
+    def process_count(self) -> int:
+        """``processes``, with 0 meaning one per core (at least 1)."""
+        return self.processes if self.processes > 0 else max(1, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

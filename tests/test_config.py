@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 import yaml
@@ -69,3 +70,9 @@ def test_a_retired_setting_still_loads(tmp_path):
     path.write_text("analysis:\n  bigram_fallbak: true\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         load_config(path)
+
+
+def test_server_processes_default_to_one_per_core():
+    assert load_config(None).server.processes == 0
+    assert load_config(None).server.process_count == max(1, os.cpu_count() or 1)
+    assert load_config(None, {"server": {"processes": 3}}).server.process_count == 3

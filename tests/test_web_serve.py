@@ -49,7 +49,7 @@ def test_options_reach_waitress_and_the_app(corpus_config, monkeypatch, runner):
     seen = {}
     monkeypatch.setattr(waitress, "serve", lambda app, **kw: seen.update(app=app, **kw))
     result = serve(runner, ["--index", str(corpus_config.index_path), "--port", "8123", "--threads", "7",
-                            "--cors-origin", "http://a.example", "--cors-origin", "http://b.example",
+                            "--processes", "1", "--cors-origin", "http://a.example", "--cors-origin", "http://b.example",
                             "--frame-ancestor", "http://a.example"])
     assert result.exit_code == 0, result.output
     assert seen["port"] == 8123 and seen["threads"] == 7 and seen["host"] == "127.0.0.1"

@@ -14,7 +14,8 @@ from indexer.cli import _config, _store, cli, config_option, index_option
 @click.option("--host", help="Interface to listen on (default from config: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(1, 65535), help="Port (default from config: 8000).")
 @click.option("--threads", type=click.IntRange(1, 256), help="Worker threads (per process).")
-@click.option("--processes", type=click.IntRange(1, 64), help="Server processes sharing the port (default 1).")
+@click.option("--processes", type=click.IntRange(0, 64),
+              help="Server processes sharing the port (default 0: one per core).")
 @click.option("--cors-origin", "cors_origins", multiple=True,
               help="Allow this origin (e.g. http://intranet.example) to call the JSON API from a browser; "
                    "repeatable, replaces server.cors_origins. '*' allows any.")
@@ -42,7 +43,7 @@ def serve(host, port, threads, processes, cors_origins, frame_ancestors, get_pat
         click.echo(response.get_data(as_text=True))
         sys.exit(0 if response.status_code == 200 else 1)
     s = config.server
-    procs = f"{s.processes} processes × " if s.processes > 1 else ""
+    procs = f"{s.process_count} processes × " if s.process_count > 1 else ""
     click.echo(f"serving http://{s.host}:{s.port}/ with {procs}{s.threads} threads  (Ctrl+C to stop)")
     if s.cors_origins:
         click.echo(f"JSON API open to: {', '.join(s.cors_origins)}")

@@ -65,7 +65,7 @@ def serve(app, config: Config, echo=print) -> None:
     accept_raw_utf8()
     warm_up(app.extensions[KEY])
     s = config.server
-    if s.processes <= 1:
+    if s.process_count <= 1:
         waitress.serve(app, host=s.host, port=s.port, threads=s.threads, ident="unionsearch")
         return
     sock = _bind(s.host, s.port)
@@ -83,7 +83,7 @@ def serve(app, config: Config, echo=print) -> None:
                 os._exit(0)
         return pid
 
-    children = {start_child() for _ in range(s.processes)}
+    children = {start_child() for _ in range(s.process_count)}
     stopping = False
 
     def stop(signum, frame):
