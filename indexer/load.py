@@ -27,7 +27,9 @@ from indexer.model import LoadedPage
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 TEXT_SUFFIXES = (".txt",)
-PAGE_SUFFIXES = HTML_SUFFIXES + MHTML_SUFFIXES + TEXT_SUFFIXES
+# Word, WPS and PDF files: converted to HTML by indexer/office.py
+OFFICE_SUFFIXES = {".docx": "docx", ".pdf": "pdf", ".doc": "doc", ".wps": "doc"}
+PAGE_SUFFIXES = HTML_SUFFIXES + MHTML_SUFFIXES + TEXT_SUFFIXES + tuple(OFFICE_SUFFIXES)
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -58,8 +60,12 @@ class LoadError(Exception):
 
 
 def page_kind(path: str | Path) -> str | None:
-    """'html', 'mhtml' or 'text' by file suffix; None for files that are not pages."""
+    """'html', 'mhtml', 'text', or 'docx'/'pdf'/'doc' (Word, WPS, PDF files) by file suffix; None for files that
+    are not pages."""
     name = str(path).lower()
+    office = OFFICE_SUFFIXES.get(os.path.splitext(name)[1])
+    if office:
+        return office
     if name.endswith(HTML_SUFFIXES):
         return "html"
     if name.endswith(MHTML_SUFFIXES):
@@ -279,6 +285,10 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
     if not data.strip():
         raise LoadError("empty", "empty file")
     url = None
+    if kind in ("docx", "pdf", "doc"):
+        kind = _sniff_office(kind, data)
+        if kind not in ("html", "mhtml", "text"):
+            return _office_page(p, root, kind, data)
     if kind == "mhtml":
         try:
             data, url = mhtml_to_html(data)
@@ -298,14 +308,39 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
         m = _SAVED_FROM.search(text[:2048]) or _CLEANEVAL_URL.match(text[:2048])
         if m and not url:
             url = m.group(1)
-    source = p.name
+    return LoadedPage(path=str(p.resolve()), source=_source(p, root), kind=kind, text=text,
+                      encoding=codec, replaced=replaced, url=url)
+
+
+def _sniff_office(kind: str, data: bytes) -> str:
+    """The kind the bytes really are: a "Word file" from a 范文 site is often a saved web page (HTML or MHTML)."""
+    head = data[:2048].lstrip()
+    if head.startswith((b"\xd0\xcf\x11\xe0", b"PK\x03\x04")) or b"%PDF-" in data[:1024]:
+        return kind
+    low = head.lower()
+    if kind != "pdf" and b"mime-version" in low and b"multipart" in low:
+        return "mhtml"
+    if kind != "pdf" and (low.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in low[:512]):
+        return "html"
+    if head.startswith(b"{\\rtf"):
+        raise LoadError("unsupported", "an RTF file (not indexed yet)")
+    raise LoadError("corrupt", f"not a {kind} file (unknown content)")
+
+
+def _office_page(p: Path, root: str | Path | None, kind: str, data: bytes) -> LoadedPage:
+    from indexer.office import convert  # python-docx and the converters load only when a folder has such files
+
+    text = convert(kind, data, p)
+    return LoadedPage(path=str(p.resolve()), source=_source(p, root), kind="html", text=text, encoding="utf-8")
+
+
+def _source(p: Path, root: str | Path | None) -> str:
     if root is not None:
         try:
-            source = p.resolve().relative_to(Path(root).resolve()).as_posix()
+            return p.resolve().relative_to(Path(root).resolve()).as_posix()
         except ValueError:
-            source = p.name
-    return LoadedPage(path=str(p.resolve()), source=source, kind=kind, text=text,
-                      encoding=codec, replaced=replaced, url=url)
+            pass
+    return p.name
 
 
 def iter_pages(root: str | Path):

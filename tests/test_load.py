@@ -83,7 +83,7 @@ def test_expected_reasons(tmp_path):
     assert clean_file(write(tmp_path, "e.html", b"")).reason == "empty"
     assert clean_file(write(tmp_path, "b.html", bytes(range(256)) * 40)).reason == "binary"
     assert clean_file(write(tmp_path, "s.html", b"<script>x</script>")).reason in ("no_body", "too_short")
-    assert clean_file(write(tmp_path, "x.pdf", b"%PDF-1.4")).reason == "not_a_page"
+    assert clean_file(write(tmp_path, "x.pdf", b"%PDF-1.4")).reason == "corrupt"  # a PDF is a page now
     big = write(tmp_path, "big.html", b"<p>" + b"a" * 5000 + b"</p>")
     assert clean_file(big, max_bytes=1000).reason == "too_large"
 

@@ -36,9 +36,12 @@ from indexer.clean.text import (
 from indexer.config import CleanSettings
 from indexer.model import CleanedPage, LoadedPage
 
-__all__ = ["CleanError", "clean_page"]
+__all__ = ["WHOLE_DOCUMENT", "CleanError", "clean_page"]
 
 MIN_CHARS = 20
+# <meta name="generator"> of the HTML that indexer/office.py makes from a Word or PDF file: every line of its body is
+# the document (no navigation to cut away), so the content region is the whole body; the line rules still apply.
+WHOLE_DOCUMENT = "unionsearch-office"
 REFLOW_AT = 1000  # a text line longer than this has lost its line breaks
 
 
@@ -87,6 +90,7 @@ def _clean_html(page: LoadedPage, settings: CleanSettings) -> CleanedPage:
     site = M.site_of(url)
     selectors, patterns = _site_rules(settings, site)
     rules = LineRules(patterns)
+    whole = _whole_document(root)  # before extract() prunes <head>
     ex = extract(root, rules, selectors)
     if not ex.lines:
         raise CleanError("no_body", "no text in the page body")
@@ -94,12 +98,19 @@ def _clean_html(page: LoadedPage, settings: CleanSettings) -> CleanedPage:
     url = url or M.url_from_lines(all_text)
     site = site or M.site_of(url)
     title = M.pick_title(hm["title"], hm["h"], hm.get("og_title", ""))
-    content = ex.content
+    content = ex.lines if whole else ex.content
     start = next((i for i, ln in enumerate(ex.lines) if ln is content[0]), 0) if content else 0
     date = (M.date_from_lines(all_text) or hm["date"] or M.first_date(all_text[:start])
             or M.signature_date([ln.text for ln in content]) or hm.get("word_date") or M.year_of(title))
-    paras = _filter(content, all_text, rules, title)
+    paras = _filter(content, all_text, rules, title, whole=whole)
     return _finish(page, paras, title, url, site, date)
+
+
+def _whole_document(root) -> bool:
+    try:
+        return bool(root.xpath("//meta[@name='generator'][@content=$v]", v=WHOLE_DOCUMENT))
+    except (ValueError, etree.LxmlError):
+        return False
 
 
 # ----------------------------------------------------------------------------- text
@@ -170,8 +181,9 @@ def _text_title(raw: list[str], head: list[Line], rules: LineRules) -> str:
 # ----------------------------------------------------------------------------- shared
 
 def _filter(content: list[Line], page_lines: list[str], rules: LineRules, title: str,
-            total: int | None = None) -> list[Para]:
-    """Drop boilerplate lines inside the content region and cut a trailing related-list."""
+            total: int | None = None, whole: bool = False) -> list[Para]:
+    """Drop boilerplate lines inside the content region and cut a trailing related-list. In a ``whole`` document
+    (a Word or PDF file) a short line ending in numbers is a table row, not a dated related-articles item."""
     if total is None:
         total = page_total(page_lines)
     tkey = WS.sub("", title)
@@ -196,7 +208,7 @@ def _filter(content: list[Line], page_lines: list[str], rules: LineRules, title:
             continue
         if ln.n and ln.links / ln.n > 0.5:
             continue
-        if is_dated_item(text) and not doc_title(Para(text)):
+        if is_dated_item(text) and not whole and not doc_title(Para(text)):
             continue
         if tkey and len(s) <= len(tkey) + 8 and (s == tkey or (tkey in s and punct_count(s) == 0)) \
                 and not doc_title(Para(text)):
