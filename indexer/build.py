@@ -23,6 +23,7 @@ from indexer.config import Config
 from indexer.load import iter_pages
 from indexer.manifest import MANIFEST_FILE, Entry, Manifest, Plan, Stat, plan, scan, settings_fingerprint
 from indexer.progress import Progress
+from indexer.suggest import SUGGEST_FILE, suggestion_files
 from indexer.workers import PageOutcome, write_segments
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,8 @@ def index_corpus(config: Config, store: Backend, *, full: bool = False, workers:
             if p.touched and old is not None:
                 manifest.updated, manifest.last_report = old.updated, old.last_report
                 store.write_files({MANIFEST_FILE: manifest.to_json()})
+            if old is not None and store.read_file(SUGGEST_FILE) is None:  # made before suggestions were kept
+                _write_suggestions(store, old, None, None)
         else:
             work = [(str(root / source), source) for source in p.to_index]
             report.pages = len(work)
@@ -123,6 +126,7 @@ def index_corpus(config: Config, store: Backend, *, full: bool = False, workers:
                 on_page = _page_recorder(report, manifest, current)
                 _write(config, store, p, work, workers, bar, on_page, lambda: _finish(report, manifest, started),
                        lambda: _index_files(config, manifest))
+                _write_suggestions(store, manifest, p, old)
             finally:
                 bar.close()
     report.seconds = time.perf_counter() - started
@@ -192,6 +196,21 @@ def _write(config: Config, store: Backend, p: Plan, work: list[tuple[str, str]],
         bar.close()
         finish()
         store.commit_update(parts, p.to_delete, files())
+
+
+def _write_suggestions(store: Backend, manifest: Manifest, p: Plan | None, old: Manifest | None) -> None:
+    """The suggestions as you type of the index just committed, written into its generation (indexer.suggest).
+    An update reads only the pages it changed (when the suggestion state in the generation is the previous
+    run's). A failure leaves the index as committed; the web app then makes the suggestions from the index."""
+    pages = {source: e.sections for source, e in manifest.entries.items() if not e.error and e.sections}
+    changed = None
+    if p is not None and not p.full:
+        changed = {*p.to_index, *p.to_delete, *(source for pair in p.renamed for source in pair)}
+    try:
+        store.write_files(suggestion_files(store, pages, changed, stamp=manifest.updated,
+                                           previous=old.updated if old is not None else None))
+    except Exception:
+        log.exception("could not write %s; suggestions will be made from the index when first asked for", SUGGEST_FILE)
 
 
 def _finish(report: BuildReport, manifest: Manifest, started: float) -> None:

@@ -6,6 +6,7 @@ saved page --load--> LoadedPage --clean--> CleanedPage(Document(Section))
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 
@@ -139,3 +140,8 @@ class SearchResult:
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+
+
+def page_key(source: str) -> str:
+    """The key of a saved page in section ids: ``<page key>-<document>.<section>``."""
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]

@@ -3,7 +3,6 @@ organisation type and year inferred from its title and text)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -12,7 +11,7 @@ from pathlib import Path
 from indexer.clean import CleanError, clean_page
 from indexer.config import Config
 from indexer.load import LoadError, load_page
-from indexer.model import CleanedPage, SectionRecord
+from indexer.model import CleanedPage, SectionRecord, page_key
 
 log = logging.getLogger(__name__)
 
@@ -27,10 +26,6 @@ ORG_TYPES = (
     ("企业", re.compile(r"公司|企业|集团|[^工]厂|车间|煤矿|银行|电力|供电")),
     ("机关", re.compile(r"机关|[^结]局|委员会|政府|办公室|事业单位")),
 )
-
-
-def page_key(source: str) -> str:
-    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:12]
 
 
 def infer_org_type(title: str, text: str) -> str | None:

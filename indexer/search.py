@@ -16,6 +16,7 @@ from indexer.backends.base import Backend, RawHit, RawResult
 from indexer.cache import LRU
 from indexer.model import Hit, SearchResult
 from indexer.query import ParsedQuery, parse_query
+from indexer.suggest import suggester
 
 SORTS = ("relevance", "date")
 FILTERS = ("year", "site", "org_type")
@@ -266,9 +267,10 @@ def _fold(hits: list[RawHit], options: SearchOptions):
 
 def warm_up(store: Backend) -> None:
     """Do once, before serving, what the first queries would otherwise pay for: the did-you-mean vocabulary
-    (about a second at 10,000 pages) and jieba's dictionary. A server that forks builds these before it forks,
-    so its processes share them."""
+    (about a second at 10,000 pages), the table of suggestions as you type (indexer.suggest) and jieba's
+    dictionary. A server that forks builds these before it forks, so its processes share them."""
     _speller(store)
+    suggester(store, wait=True)
     search(store, "工会", SearchOptions(per_page=1))
 
 

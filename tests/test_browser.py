@@ -278,6 +278,117 @@ def test_iframe_mode_allowed_and_refused_by_frame_ancestors(sites, page):
     assert frame.locator(".hit").count() == 0
 
 
+TYPED = "zgzj"  # pinyin initials of QUERY (职工之家)
+
+
+def site_summary(page, app: str, q: str) -> tuple[str, str]:
+    """(total, notice) the site's results page shows for ``q``."""
+    html = page.request.get(f"{app}/search?q={q}").text()
+    total = re.search(r'<strong class="total">(\d+)</strong>', html)
+    notice = re.search(r'<p class="notice">([^<]*)</p>', html)
+    assert total, html[:300]
+    return total.group(1), notice.group(1) if notice else ""
+
+
+def test_site_box_suggests_as_you_type_and_the_keyboard_chooses(sites, page):
+    app, _, _ = sites
+    page.goto(app + "/")
+    box = page.locator("#q")
+    expect(box).to_have_attribute("role", "combobox")
+    expect(box).to_have_attribute("aria-expanded", "false")
+    box.press_sequentially(TYPED)
+    listbox = page.locator("#q-suggest")
+    expect(listbox).to_be_visible()
+    expect(listbox).to_have_attribute("role", "listbox")
+    expect(box).to_have_attribute("aria-controls", "q-suggest")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    options = listbox.locator("[role=option]")
+    expect(options.first).to_have_text(QUERY)
+    box.press("Escape")  # closes the list; the box keeps what was typed
+    expect(listbox).to_be_hidden()
+    expect(box).to_have_attribute("aria-expanded", "false")
+    assert page.input_value("#q") == TYPED
+    box.press("ArrowDown")  # opens it again
+    expect(listbox).to_be_visible()
+    box.press("ArrowDown")  # highlights the first option
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    expect(box).to_have_attribute("aria-activedescendant", options.first.get_attribute("id"))
+    box.press("ArrowUp")  # wraps round to the last
+    expect(options.last).to_have_attribute("aria-selected", "true")
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?q="))
+    assert page.input_value("#q") == QUERY
+    expect(page.locator(".hit mark").first).to_be_visible()
+    assert page.csp_errors == []
+
+
+def test_site_suggestion_can_be_clicked(sites, page):
+    app, _, _ = sites
+    page.goto(f"{app}/search?q=工会")
+    page.locator("#q").fill("")
+    page.locator("#q").press_sequentially("zhigongzhi")
+    page.locator("#q-suggest [role=option]", has_text=QUERY).first.click()
+    page.wait_for_url(re.compile(r"/search\?q=%E8%81%8C%E5%B7%A5%E4%B9%8B%E5%AE%B6$"))
+
+
+def test_iframe_box_suggests_and_keeps_its_page_size(sites, page):
+    app, _, _ = sites
+    page.goto(f"{app}/embed?per_page=3")
+    box = page.locator("#q")
+    box.press_sequentially(TYPED)
+    expect(page.locator("#q-suggest [role=option]").first).to_have_text(QUERY)
+    box.press("ArrowDown")
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/embed\?q=.*per_page=3|/embed\?per_page=3&q="))
+    expect(page.locator(".hit")).to_have_count(3)
+    assert page.locator(".total").text_content() == site_summary(page, app, QUERY)[0]
+
+
+def test_widget_suggests_and_counts_as_the_site_does(sites, page):
+    app, allowed, _ = sites
+    total, _ = site_summary(page, app, QUERY)
+    page.goto(allowed + "/host.html")
+    box = page.locator("#union-search input[type=search]")
+    expect(box).to_have_attribute("role", "combobox")
+    box.press_sequentially(TYPED)
+    listbox = page.locator("#union-search [role=listbox]")
+    expect(listbox).to_be_visible()
+    options = listbox.locator("[role=option]")
+    expect(options.first).to_have_text(QUERY)
+    expect(box).to_have_attribute("aria-expanded", "true")
+    assert box.get_attribute("aria-controls") == listbox.get_attribute("id")
+    box.press("Escape")
+    expect(listbox).to_be_hidden()
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(box).to_have_attribute("aria-activedescendant", options.first.get_attribute("id"))
+    box.press("Enter")
+    expect(box).to_have_value(QUERY)
+    expect(listbox).to_be_hidden()
+    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total} 条结果")
+    expect(page.locator("#union-search li.us-hit")).to_have_count(3)
+
+
+def test_widget_shows_did_you_mean_and_the_partial_match_notice(sites, page):
+    app, allowed, _ = sites
+    total, notice = site_summary(page, app, "丰富多采")
+    assert notice  # the site shows one for this query: all its words are in one section only
+    page.goto(allowed + "/host.html")
+    box = page.locator("#union-search input[type=search]")
+    box.fill("丰富多采")
+    box.press("Enter")
+    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total} 条结果")
+    expect(page.locator("#union-search .us-notice:not(.us-dym)")).to_have_text(notice)
+    fix = page.locator("#union-search .us-dym button")
+    expect(fix).to_have_text("丰富多彩")
+    fix.click()
+    expect(box).to_have_value("丰富多彩")
+    expect(page.locator("#union-search .us-status")).to_have_text(
+        f"找到 {site_summary(page, app, '丰富多彩')[0]} 条结果")
+    expect(page.locator("#union-search .us-dym")).to_be_hidden()
+
+
 def test_screenshots_for_review(sites, browser, tmp_path_factory):
     """Not an assertion of looks: leaves PNGs of the main pages for a human to glance at."""
     app, allowed, _ = sites

@@ -12,7 +12,7 @@ import pytest
 from indexer.analysis import cut, literal_key
 from indexer.backends import open_store
 from indexer.build import build_index
-from indexer.records import page_key
+from indexer.model import page_key
 from indexer.search import SearchOptions, search
 
 from helpers import ROOT, SHARED, make_config

@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 description served at /api/openapi.json.
 
-Parameters come from ``webapp.api.search_params`` (the same declarations that validate requests); response
-schemas are closed (``additionalProperties: false``) so a test that validates real responses against them
-fails when a key is added without being documented here.
+Parameters come from ``webapp.api.search_params`` and ``webapp.suggest.suggest_params`` (the declarations that
+validate requests); response schemas are closed (``additionalProperties: false``) so a test that validates real
+responses against them fails when a key is added without being documented here.
 """
 
 from __future__ import annotations
@@ -103,6 +103,24 @@ SCHEMAS: dict = {
         "text_url": {"type": "string", "format": "uri", "description": "The cleaned text as a .txt download."},
         "sections": {"type": "array", "items": {"$ref": "#/components/schemas/Section"}},
     }, "One cleaned document, section by section."),
+    "Suggestion": _obj({
+        "text": {"type": "string", "description": "The phrase, as it stands in the index (search for it as it is)."},
+        "weight": {"type": "integer", "minimum": 0,
+                   "description": "Roughly how many sections a search for it finds (an estimate made at index time; "
+                                  "the list is sorted by it). Not a result count: search for the count."},
+        "kind": {"type": "string", "enum": ["title", "heading", "phrase"],
+                 "description": "Where it comes from: a document title, a section heading, or a phrase that "
+                                "recurs in titles, headings and text."},
+        "match": {"type": "string", "enum": ["prefix", "pinyin", "initials"],
+                  "description": "How the input matched: the start of the phrase (Chinese, traditional input "
+                                 "normalised), the start of its full pinyin, or the start of its pinyin initials."},
+    }, "One suggested phrase."),
+    "SuggestResponse": _obj({
+        "ok": {"const": True},
+        "query": {"type": "string", "description": "The input as matched (trimmed, cut to the maximum length)."},
+        "suggestions": {"type": "array", "items": {"$ref": "#/components/schemas/Suggestion"},
+                        "description": "Best first; empty when nothing matches."},
+    }, "Suggestions for what has been typed so far."),
     "Health": _obj({
         "ok": {"type": "boolean"},
         "status": {"type": "integer"},
@@ -119,12 +137,16 @@ def _json(ref: str, description: str) -> dict:
             "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}}}
 
 
+def _parameters(params) -> list[dict]:
+    return [{"name": p.name, "in": "query", "required": p.required, "description": p.help, "schema": dict(p.schema)}
+            for p in params]
+
+
 def openapi_spec(params, server_url: str = "") -> dict:
-    """The OpenAPI document for the given /api/search parameter declarations."""
-    parameters = []
-    for p in params:
-        parameters.append({"name": p.name, "in": "query", "required": p.required, "description": p.help,
-                           "schema": dict(p.schema)})
+    """The OpenAPI document for the given /api/search parameter declarations (and /api/suggest's own)."""
+    from webapp.suggest import suggest_params  # imported here: webapp.suggest imports webapp.api, which imports us
+
+    parameters = _parameters(params)
     errors = {"400": _json("Error", "A parameter is missing or out of range; `error` names it.")}
     spec: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -142,6 +164,12 @@ def openapi_spec(params, server_url: str = "") -> dict:
                 "summary": "Search sections",
                 "parameters": parameters,
                 "responses": {"200": _json("SearchResponse", "A page of results."), **errors},
+            }},
+            "/api/suggest": {"get": {
+                "operationId": "suggest",
+                "summary": "Suggestions as you type (Chinese prefix, full pinyin, pinyin initials)",
+                "parameters": _parameters(suggest_params()),
+                "responses": {"200": _json("SuggestResponse", "Suggestions, best first (maybe none)."), **errors},
             }},
             "/api/documents/{doc_id}": {"get": {
                 "operationId": "document",
