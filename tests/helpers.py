@@ -3,6 +3,7 @@ local searchd cluster. Test modules import from here, never from conftest.py or 
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +42,15 @@ def seed(prefix: str) -> Path:
 def make_config(tmp: Path, source: Path = SCRAPED, **overrides) -> Config:
     return load_config(ROOT / "config.yaml", {"source_dir": str(source), "index_dir": str(tmp / "index"),
                                               "cache_dir": str(tmp / "cache"), **overrides})
+
+
+def corpus_of(tmp: Path, names: list[str]) -> tuple[Config, Path]:
+    """A config over a fresh source folder holding copies of these scraped/ pages (tests change it freely)."""
+    src = tmp / "src"
+    src.mkdir()
+    for name in names:
+        shutil.copy(SCRAPED / name, src)
+    return make_config(tmp, src), src
 
 
 def wait_for(condition: Callable[[], T], timeout: float = 30.0, every: float = 0.05, what: str = "condition") -> T:

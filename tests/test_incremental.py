@@ -22,19 +22,15 @@ from indexer.manifest import MANIFEST_FILE, Manifest
 from indexer.progress import Progress
 from indexer.search import SearchOptions, search
 
-from helpers import ROOT, SCRAPED, make_config, seed, wait_for
+from helpers import ROOT, SCRAPED, corpus_of, make_config, seed, wait_for
 
 PAGES = ["dev01.html", "dev02.html", "dev05.html"]
 
 
 @pytest.fixture
 def corpus(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in PAGES:
-        shutil.copy(SCRAPED / name, src)
+    config, src = corpus_of(tmp_path, PAGES)
     shutil.copy(seed("003"), src / "sub_003.txt")
-    config = make_config(tmp_path, src)
     return config, open_store(config)
 
 

@@ -33,7 +33,16 @@ from indexer.suggest import (
     suggester,
 )
 
-from helpers import ODD_QUERIES, ROOT, SCRAPED, index_sphinx, make_config, new_sphinx_store, start_cluster, wait_for
+from helpers import (
+    ODD_QUERIES,
+    ROOT,
+    SCRAPED,
+    corpus_of,
+    index_sphinx,
+    new_sphinx_store,
+    start_cluster,
+    wait_for,
+)
 
 PHRASE = "职工之家"  # in headings of scraped/: 把工会建成温暖的职工之家; (2)抓好职工之家建设
 PAGES = ["dev01.html", "dev02.html", "dev05.html"]
@@ -147,11 +156,7 @@ def test_the_table_is_read_once_per_generation(store):
 
 @pytest.fixture
 def corpus(tmp_path):
-    src = tmp_path / "src"
-    src.mkdir()
-    for name in PAGES:
-        shutil.copy(SCRAPED / name, src)
-    config = make_config(tmp_path, src)
+    config, src = corpus_of(tmp_path, PAGES)
     return config, open_store(config), src
 
 
