@@ -16,7 +16,7 @@ from indexer.model import SearchResult, SectionRecord
 from indexer.search import SORTS, SearchOptions, result_to_json, search
 from webapp.openapi import openapi_spec
 from webapp.store import get_config, get_store
-from webapp.views import health, log_search
+from webapp.views import Marker, file_type, health, log_search
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -122,14 +122,27 @@ def doc_url(record: SectionRecord) -> str:
     return url_for("site.document", doc_id=record.doc_id, s=record.id, _external=True, _anchor=record.id)
 
 
+def add_display(item: dict, record: SectionRecord, mark: Marker) -> None:
+    """What a result needs to be shown as the site shows it: its document link, the title and headings with
+    the query's words marked (escaped HTML whose only markup is <mark>, like ``snippet``) and the source
+    file's type."""
+    item["doc_url"] = doc_url(record)
+    item["document_html"] = str(mark(record.document))
+    item["heading_html"] = str(mark(record.heading))
+    item["heading_path_html"] = str(mark(record.heading_path))
+    item["file_type"] = file_type(record.source)
+
+
 def search_json(result: SearchResult, args: dict) -> dict:
-    """The /api/search body: indexer's result JSON plus paging links and absolute document links."""
+    """The /api/search body: indexer's result JSON plus paging links, absolute document links and what a
+    result is shown with (add_display)."""
     body = result_to_json(result)
     body["pages"] = result.pages
+    mark = Marker.of(result)
     for item, hit in zip(body["results"], result.hits, strict=True):
-        item["doc_url"] = doc_url(hit.record)
+        add_display(item, hit.record, mark)
         for sub, sub_hit in zip(item.get("also", ()), getattr(hit, "also", ()), strict=True):
-            sub["doc_url"] = doc_url(sub_hit.record)
+            add_display(sub, sub_hit.record, mark)
     links = {k: v for k, v in args.items() if k not in ("page",)}
     body["next_url"] = (url_for("api.api_search", **links, page=result.page + 1, _external=True)
                         if result.page < result.pages and result.page < MAX_PAGE else None)

@@ -55,6 +55,14 @@ SCHEMAS: dict = {
         "org_type": _nullable("string", "Kind of organisation the text is about (企业, 学校, 医院 …)."),
         "doc_url": {"type": "string", "format": "uri",
                     "description": "Absolute URL of this section on the document page of this site."},
+        "document_html": {"type": "string", "description": "`document` HTML-escaped, with <mark> around the "
+                          "query's words (the only markup it contains, as in `snippet`)."},
+        "heading_html": {"type": "string", "description": "`heading` HTML-escaped, with <mark> around the query's "
+                         "words."},
+        "heading_path_html": {"type": "string", "description": "`heading_path` HTML-escaped, with <mark> around "
+                              "the query's words."},
+        "file_type": _nullable("string", "The source file's type when it is not a web page or text: Word (.docx, "
+                               ".doc), WPS, PDF or RTF.", enum=["Word", "WPS", "PDF", "RTF", None]),
         "also": {"type": "array", "items": {"$ref": "#/components/schemas/Result"},
                  "description": "Other matching sections of the same document, when results are grouped by "
                                 "document (each has an empty `also`)."},

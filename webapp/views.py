@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from flask import (
@@ -16,12 +18,14 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException, NotFound
 
 from indexer.backends.base import IndexIncompatible, IndexMissing
 from indexer.model import SearchResult, SectionRecord
+from indexer.query import ParsedQuery, parse_query
 from indexer.querylog import QueryLog
-from indexer.search import FILTERS, SORTS, SearchOptions, search
+from indexer.search import FILTERS, SORTS, SearchOptions, make_snippet, search
 from webapp.store import get_config, get_store
 
 bp = Blueprint("site", __name__)
@@ -31,6 +35,8 @@ SIMILAR_DOCS = 5
 EMBED_PER_PAGE = 5
 _QUERY_SYNTAX = re.compile(r"[\"“”:：()\[\]-]+")
 QUERY_LOG = "unionsearch.querylog"
+# The source file's type, shown beside a result (issue 19); saved web pages and text files show none.
+FILE_TYPES = {".docx": "Word", ".doc": "Word", ".wps": "WPS", ".pdf": "PDF", ".rtf": "RTF"}
 
 
 def _int_arg(name: str, default: int, lo: int, hi: int) -> int:
@@ -73,6 +79,38 @@ def log_search(result: SearchResult, face: str, filters: tuple[tuple[str, str], 
     if query_log is None:
         query_log = current_app.extensions.setdefault(QUERY_LOG, QueryLog(config.log_path))
     query_log.record(result, face, filters)
+
+
+def file_type(source: str) -> str | None:
+    """"Word", "PDF", "WPS" or "RTF" for a record whose source file is one; None for a web page or text."""
+    return FILE_TYPES.get(PurePosixPath(source).suffix.lower())
+
+
+class Marker:
+    """Marks a search's words in titles, headings and whole sections with our own <mark>, the way snippets are
+    marked (indexer.search.make_snippet over the whole text, so nothing is cut); everything else is escaped.
+
+    ``query`` is the query whose results are shown (a corrected one when the search fell back to it); ``loose``
+    also marks the back-off words of the any-word supplement (保洁员 → 保洁), as partial results' snippets do."""
+
+    def __init__(self, query: str, loose: bool = False):
+        store = get_store()
+        self.analyzer = store.analyzer
+        self.pq: ParsedQuery | None = parse_query(query, self.analyzer, get_config().search.max_query_chars) \
+            if query.strip() else None
+        self.loose = loose
+
+    @classmethod
+    def of(cls, result: SearchResult) -> Marker:
+        return cls(result.corrected or result.query, loose=result.partial)
+
+    def __call__(self, text: str | None) -> Markup:
+        if not text:
+            return Markup("")
+        if self.pq is None or self.pq.is_empty:
+            return escape(text)
+        # make_snippet escapes the text and adds only <mark>: a width of the whole text keeps all of it.
+        return Markup(make_snippet(text, self.pq, self.analyzer, set(), len(text), loose=self.loose))
 
 
 def index_state() -> tuple[str, int | None] | None:
@@ -147,9 +185,10 @@ def results():
         params = {k: v for k, v in {**state, **changes}.items() if v is not None}
         return url_for("site.results", **params)
 
+    # Links to a document carry the query whose results these are, so its words are marked there too.
     return render_template("results.html", q=q, result=result, options=options, active=active, link=link,
-                           broader=broader_queries(q) if not result.hits else [],
-                           feed_url=url_for("feed.feed", q=q, **active, _external=False))
+                           broader=broader_queries(q) if not result.hits else [], mark=Marker.of(result),
+                           doc_q=result.corrected or q, feed_url=url_for("feed.feed", q=q, **active, _external=False))
 
 
 def get_document(doc_id: str) -> list[SectionRecord]:
@@ -180,15 +219,40 @@ def similar_documents(first: SectionRecord, limit: int = SIMILAR_DOCS) -> list[S
     return out
 
 
+@dataclass(frozen=True)
+class MarkedSection:
+    """A section of the document page as HTML: heading and paragraphs escaped, the query's words marked."""
+
+    record: SectionRecord
+    heading: Markup
+    paragraphs: list[Markup]
+
+
+def mark_document(sections: list[SectionRecord], q: str) -> tuple[Markup, list[MarkedSection]]:
+    """(title, sections) of a document page, with the words of ``q`` (from the results page's link) marked.
+    A document that holds none of the words as typed was found by their back-off words (保洁员 → 保洁): those
+    are marked then."""
+    marked: tuple[Markup, list[MarkedSection]] = (Markup(""), [])
+    for marker in (Marker(q), Marker(q, loose=True)) if q else (Marker(""),):
+        marked = (marker(sections[0].document),
+                  [MarkedSection(s, marker(s.heading), [marker(p) for p in s.text.split("\n")]) for s in sections])
+        if "<mark>" in marked[0] or any("<mark>" in m.heading or any("<mark>" in p for p in m.paragraphs)
+                                        for m in marked[1]):
+            break
+    return marked
+
+
 @bp.route("/doc/<doc_id>")
 def document(doc_id: str):
+    q = query_arg()
     section = get_store().section(doc_id[:64]) if "." in doc_id else None
     if section is not None:  # a section id, as the API's results carry it: the document at that section
-        return redirect(url_for("site.document", doc_id=section.doc_id, s=section.id, _anchor=section.id))
+        return redirect(url_for("site.document", doc_id=section.doc_id, s=section.id, q=q or None,
+                                _anchor=section.id))
     sections = get_document(doc_id)
-    return render_template("document.html", sections=sections, first=sections[0],
-                           highlight=request.args.get("s", ""), q=query_arg(),
-                           similar=similar_documents(sections[0]))
+    title, marked = mark_document(sections, q)
+    return render_template("document.html", sections=marked, first=sections[0], title_html=title,
+                           highlight=request.args.get("s", ""), q=q, similar=similar_documents(sections[0]))
 
 
 def document_text(sections: list[SectionRecord]) -> str:
@@ -222,7 +286,9 @@ def embed():
     if q:
         result = search(get_store(), q, options, get_config().search.max_query_chars)
         log_search(result, "widget", options.filters)
-    return render_template("embed.html", q=q, result=result, options=options, default_per_page=EMBED_PER_PAGE)
+    return render_template("embed.html", q=q, result=result, options=options, default_per_page=EMBED_PER_PAGE,
+                           mark=Marker.of(result) if result else Marker(""),
+                           doc_q=(result.corrected or q) if result else q)
 
 
 @bp.route("/embed.js")
@@ -287,4 +353,4 @@ def server_error(e):
 
 @bp.app_context_processor
 def site_globals():
-    return {"opensearch_url": url_for("site.opensearch")}
+    return {"opensearch_url": url_for("site.opensearch"), "file_type": file_type}

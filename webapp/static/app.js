@@ -1,8 +1,15 @@
 // The site's only script (no inline JS: the CSP allows just our own files).
 // "/" focuses the search box; the matched section of a document scrolls into view; a search box with
-// data-suggest gets a list of suggestions as you type (ARIA combobox: arrows, Enter, Esc; /api/suggest).
+// data-suggest gets a list of suggestions as you type (ARIA combobox: arrows, Enter, Esc; /api/suggest); on a
+// phone the facets open with the 筛选 button.
+//
+// Loaded in <head> so that the "js" class is set before the first paint: the stylesheet folds the facets away
+// on a phone only when this script runs (without it they stay open), and nothing jumps when it arrives.
 (function () {
-  "use strict";
+"use strict";
+document.documentElement.classList.add("js");
+
+function start() {
   document.addEventListener("keydown", function (e) {
     var box = document.getElementById("q");
     var t = e.target;
@@ -147,4 +154,23 @@
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest]"), combobox);
+
+  // Under 600 px the stylesheet shows the facets only when open: the button says whether they are (a real
+  // button, so it works by touch, keyboard and screen reader alike; no hover needed).
+  Array.prototype.forEach.call(document.querySelectorAll(".facets-toggle"), function (toggle) {
+    var panel = document.getElementById(toggle.getAttribute("aria-controls"));
+    if (!panel) { return; }
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", String(open));
+      panel.classList.toggle("open", open);
+    });
+  });
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", start);
+} else {
+  start();
+}
 })();

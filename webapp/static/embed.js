@@ -7,7 +7,9 @@
  * element after the script), data-per-page (1-20, default 5), data-query (a first query to run),
  * data-placeholder. The widget lives in a shadow root (its styles neither leak into nor come from the host
  * page), calls our JSON API cross-origin (the server must list the host page's origin in
- * server.cors_origins), builds every node with textContent and lets only <mark> through from snippets.
+ * server.cors_origins), builds every node with textContent and lets only <mark> through from snippets and the
+ * marked titles and headings (document_html, heading_path_html). A result from a Word, WPS, PDF or RTF file
+ * shows its type; its link carries the query, so the document page marks the query's words too.
  * As you type, a list of suggestions (/api/suggest: Chinese, full pinyin or initials) opens under the box: an ARIA
  * combobox (ArrowUp/ArrowDown, Enter, Esc). Results are counted, and did-you-mean and the partial-match notice
  * shown, as on the site's results page.
@@ -37,6 +39,9 @@
     ".us-snippet{margin:.1em 0;font-size:.92em}",
     ".us-snippet mark{background:#ffe58f;color:inherit;padding:0 1px}",
     ".us-meta{color:#656d76;font-size:.8em}",
+    ".us-title mark,.us-path mark,.us-also mark{background:#ffe58f;color:inherit;padding:0 1px}",
+    ".us-type{display:inline-block;font-size:.72em;line-height:1.35;padding:0 .35em;margin-right:.35em;",
+    "border:1px solid #d0d7de;border-radius:4px;color:#656d76;vertical-align:.12em}",
     ".us-pager{display:flex;gap:.8em;align-items:center;font-size:.85em}",
     ".us-pager button{font:inherit;background:none;border:1px solid #d0d7de;border-radius:6px;",
     "padding:.1em .6em;cursor:pointer;color:#0b57d0}",
@@ -64,9 +69,10 @@
     return node;
   }
 
-  // Snippets are escaped text with <mark> around matches. Parse them inertly (a DOMParser document runs no
-  // script and loads nothing) and copy only text and <mark> elements; any other markup becomes its text.
-  function appendSnippet(parent, html) {
+  // Snippets (and the *_html titles and headings) are escaped text with <mark> around matches. Parse them
+  // inertly (a DOMParser document runs no script and loads nothing) and copy only text and <mark> elements;
+  // any other markup becomes its text.
+  function appendMarked(parent, html) {
     var body = new DOMParser().parseFromString("<!doctype html><body>" + String(html || ""), "text/html").body;
     body.childNodes.forEach(function (node) {
       if (node.nodeType === 1 && node.tagName === "MARK") {
@@ -77,13 +83,22 @@
     });
   }
 
-  function safeLink(url) {
+  // An http(s) link, with the query added (the document page then marks its words); null for anything else.
+  function safeLink(url, q) {
     try {
       var u = new URL(url, BASE);
-      return (u.protocol === "http:" || u.protocol === "https:") ? u.href : null;
+      if (u.protocol !== "http:" && u.protocol !== "https:") { return null; }
+      if (q) { u.searchParams.set("q", q); }
+      return u.href;
     } catch (e) {
       return null;
     }
+  }
+
+  // Text with <mark>s from an *_html field when the API sends one, else the plain text.
+  function marked(node, html, text) {
+    if (html) { appendMarked(node, html); } else { node.textContent = String(text || ""); }
+    return node;
   }
 
   var host = null;
@@ -175,28 +190,36 @@
     }
   }
 
-  function hitItem(r) {
+  var FILE_TYPES = {Word: 1, WPS: 1, PDF: 1, RTF: 1};
+
+  function hitItem(r, q) {
     var li = el("li", "us-hit");
-    var href = safeLink(r.doc_url);
-    var title = el(href ? "a" : "span", "us-title", r.document || r.page_title || r.source);
+    var href = safeLink(r.doc_url, q);
+    if (FILE_TYPES[r.file_type] === 1) {
+      var kind = el("span", "us-type", r.file_type);
+      kind.title = "来源文件：" + r.file_type + " 文档";
+      li.appendChild(kind);
+    }
+    var title = marked(el(href ? "a" : "span", "us-title"), r.document && r.document_html,
+                       r.document || r.page_title || r.source);
     if (href) {
       title.href = href;
       title.target = "_blank";
       title.rel = "noopener";
     }
     li.appendChild(title);
-    if (r.heading_path) { li.appendChild(el("div", "us-path", r.heading_path)); }
+    if (r.heading_path) { li.appendChild(marked(el("div", "us-path"), r.heading_path_html, r.heading_path)); }
     var snippet = el("p", "us-snippet");
-    appendSnippet(snippet, r.snippet);
+    appendMarked(snippet, r.snippet);
     li.appendChild(snippet);
     var meta = [r.site, r.date].filter(Boolean);
     if (r.similar) { meta.push("另有 " + r.similar + " 个相似段落"); }
     if (meta.length) { li.appendChild(el("div", "us-meta", meta.join(" · "))); }
     var also = (r.also || []).map(function (a) {
-      var link = safeLink(a.doc_url);
+      var link = safeLink(a.doc_url, q);
       if (!link) { return null; }
       var item = el("li");
-      var anchor = el("a", "", a.heading || a.document);
+      var anchor = a.heading ? marked(el("a"), a.heading_html, a.heading) : marked(el("a"), a.document_html, a.document);
       anchor.href = link;
       anchor.target = "_blank";
       anchor.rel = "noopener";
@@ -221,7 +244,9 @@
     } else {
       status.textContent = "找到" + (data.total_estimated ? "约" : "") + " " + data.total + " 条结果";
     }
-    data.results.forEach(function (r) { list.appendChild(hitItem(r)); });
+    // Links carry the query whose results these are (the corrected one when the search fell back to it).
+    var shown = data.corrected || q;
+    data.results.forEach(function (r) { list.appendChild(hitItem(r, shown)); });
     if (data.page > 1) {
       var prev = el("button", "us-prev", "上一页");
       prev.type = "button";
