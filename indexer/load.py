@@ -27,8 +27,9 @@ from indexer.model import LoadedPage
 HTML_SUFFIXES = (".html", ".htm", ".xhtml", ".shtml")
 MHTML_SUFFIXES = (".mhtml", ".mht")
 TEXT_SUFFIXES = (".txt",)
-# Word, WPS and PDF files: converted to HTML by indexer/office.py
-OFFICE_SUFFIXES = {".docx": "docx", ".pdf": "pdf", ".doc": "doc", ".wps": "doc"}
+# Word, WPS, RTF and PDF files: converted to HTML by indexer/office.py
+OFFICE_SUFFIXES = {".docx": "docx", ".pdf": "pdf", ".doc": "doc", ".wps": "doc", ".rtf": "rtf"}
+OFFICE_KINDS = frozenset(OFFICE_SUFFIXES.values())
 PAGE_SUFFIXES = HTML_SUFFIXES + MHTML_SUFFIXES + TEXT_SUFFIXES + tuple(OFFICE_SUFFIXES)
 
 _BOMS = (
@@ -60,8 +61,8 @@ class LoadError(Exception):
 
 
 def page_kind(path: str | Path) -> str | None:
-    """'html', 'mhtml', 'text', or 'docx'/'pdf'/'doc' (Word, WPS, PDF files) by file suffix; None for files that
-    are not pages."""
+    """'html', 'mhtml', 'text', or 'docx'/'pdf'/'doc'/'rtf' (Word, WPS, RTF, PDF files) by file suffix; None for
+    files that are not pages."""
     name = str(path).lower()
     office = OFFICE_SUFFIXES.get(os.path.splitext(name)[1])
     if office:
@@ -285,7 +286,7 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
     if not data.strip():
         raise LoadError("empty", "empty file")
     url = None
-    if kind in ("docx", "pdf", "doc"):
+    if kind in OFFICE_KINDS:
         kind = _sniff_office(kind, data)
         if kind not in ("html", "mhtml", "text"):
             return _office_page(p, root, kind, data)
@@ -313,17 +314,20 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
 
 
 def _sniff_office(kind: str, data: bytes) -> str:
-    """The kind the bytes really are: a "Word file" from a 范文 site is often a saved web page (HTML or MHTML)."""
+    """The kind the bytes really are: a "Word file" from a 范文 site is often a saved web page (HTML or MHTML) or an
+    RTF file (Word saves RTF under .doc); a file named .rtf may be a Word or PDF file."""
     head = data[:2048].lstrip()
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
     if head.startswith((b"\xd0\xcf\x11\xe0", b"PK\x03\x04")) or b"%PDF-" in data[:1024]:
+        if kind == "rtf":
+            return "pdf" if b"%PDF-" in data[:1024] else "docx" if head.startswith(b"PK") else "doc"
         return kind
     low = head.lower()
     if kind != "pdf" and b"mime-version" in low and b"multipart" in low:
         return "mhtml"
     if kind != "pdf" and (low.startswith((b"<!doctype html", b"<html", b"<?xml")) or b"<html" in low[:512]):
         return "html"
-    if head.startswith(b"{\\rtf"):
-        raise LoadError("unsupported", "an RTF file (not indexed yet)")
     raise LoadError("corrupt", f"not a {kind} file (unknown content)")
 
 

@@ -192,8 +192,9 @@ _PKG = Path(__file__).parent
 
 def settings_fingerprint(config: Config, format_version: str) -> str:
     """Hash of everything that changes what a page turns into in the index: analyser settings and
-    dictionaries, stopwords, cleaner settings and code, loader and analyser code, the backend's index format."""
-    code = sorted((_PKG / "clean").glob("*.py")) + [_PKG / "load.py", _PKG / "analysis.py"]
+    dictionaries, stopwords, cleaner settings and code, loader (office files too) and analyser code, the backend's
+    index format."""
+    code = sorted((_PKG / "clean").glob("*.py")) + [_PKG / "load.py", _PKG / "office.py", _PKG / "analysis.py"]
     user_dict = config.path(config.analysis.user_dict) if config.analysis.user_dict else None
     return fingerprint({
         "format": format_version,

@@ -1,6 +1,6 @@
-"""Word, WPS and PDF files → simple HTML that the cleaner already understands.
+"""Word, WPS, RTF and PDF files → simple HTML that the cleaner already understands.
 
-    office_kind(path) -> "docx" | "pdf" | "doc" | None
+    office_kind(path) -> "docx" | "pdf" | "doc" | "rtf" | None
     convert(kind, data, path) -> str   (an HTML page: <title>, <meta name=date>, <h1>–<h4> and <p> per paragraph,
                                         marked with clean.WHOLE_DOCUMENT so the whole body is the content)
 
@@ -12,6 +12,9 @@
   dropped; lines broken by the layout are joined (see ``pdf_paragraphs``); larger lines are headings. No text
   layer (a scan) → ``no_text_layer``.
 * ``.doc``/``.wps``: Debian's ``antiword``, then ``catdoc``; neither installed → ``converter_missing``.
+* ``.rtf`` (and Word files that are RTF inside): striprtf, after three repairs of the source (see ``rtf_blocks``);
+  heading styles and outline levels become headings, \\info gives title and date. Measured against unrtf and catdoc
+  on the gold pages written as Chinese RTF: see README ("Word and PDF files").
 Every outside converter runs with a time limit (``CONVERTER_SECONDS``). Failures raise ``LoadError``.
 """
 
@@ -70,6 +73,8 @@ def convert(kind: str, data: bytes, path: Path) -> str:
         blocks, title, date = docx_blocks(data)
     elif kind == "pdf":
         blocks, title, date = pdf_blocks(data, path)
+    elif kind == "rtf":
+        blocks, title, date = rtf_blocks(data)
     else:
         blocks, title, date = doc_blocks(data, path), "", None
     if not any(b.text.strip() for b in blocks):
@@ -198,15 +203,21 @@ def _table_rows(table) -> list[str]:
 
 def _core(doc, blocks: list[Block]) -> tuple[str, str | None]:
     cp = doc.core_properties
-    title = re.sub(r"\s+", " ", cp.title or "").strip()
-    if len(title) < 2 or len(title) > 120 or _JUNK_TITLE.search(title):
-        title = ""
-    when = cp.created or cp.modified
-    date = None
-    if when is not None and 1990 <= when.year <= 2100 \
-            and not any(_DATE_IN_TEXT.search(b.text) for b in blocks[:3] + blocks[-8:]):
-        date = when.date().isoformat()
-    return title, date
+    return file_title(cp.title), file_date(cp.created or cp.modified, blocks)
+
+
+def file_title(title: str | None) -> str:
+    """A title from a file's properties, or "" when it is a program's default (文档1, Microsoft Word - …)."""
+    title = re.sub(r"\s+", " ", title or "").strip()
+    return "" if len(title) < 2 or len(title) > 120 or _JUNK_TITLE.search(title) else title
+
+
+def file_date(when: dt.datetime | dt.date | None, blocks: list[Block]) -> str | None:
+    """A file's creation date, when sensible and the text itself names no date at its start or end."""
+    if when is None or not 1990 <= when.year <= 2100 \
+            or any(_DATE_IN_TEXT.search(b.text) for b in blocks[:3] + blocks[-8:]):
+        return None
+    return (when.date() if isinstance(when, dt.datetime) else when).isoformat()
 
 
 def _val(el, name: str) -> str | None:
@@ -521,3 +532,163 @@ def pdf_paragraphs(lines: list[PdfLine], body_h: float) -> list[Block]:
     for b in out:
         b.text = re.sub(r"\s{2,}", "  ", b.text)
     return out
+
+
+# ----------------------------------------------------------------------------- .rtf
+
+RTF_MAGIC = b"{\\rtf"
+_RTF_BIN = re.compile(rb"\\bin(\d{1,9}) ?")
+_RTF_RAW_HIGH = re.compile(rb"[\x80-\xff]")
+_RTF_WORD_BREAK = re.compile(r"(?<!\\)(\\[a-zA-Z]{1,32}-?\d{0,10})[\r\n]+")
+_RTF_BREAK = re.compile(r"(?<!\\)[\r\n]+")
+_RTF_BLOB = re.compile(r"[0-9a-fA-F\r\n]{256,}")  # picture and object data: never text
+_RTF_CODEPAGE = re.compile(r"\\ansicpg(\d{1,5})")
+_RTF_STYLE = re.compile(r"\{((?:\\[^{}]|[^\\{}])*?\\s(\d{1,4})(?![0-9])(?:\\[^{}]|[^\\{}])*);\}")
+_RTF_PARA_STYLE = re.compile(r"(?<!\\)\\(s|outlinelevel)(\d{1,4})(?![0-9]) ?")
+_RTF_HEX = re.compile(r"\\'([0-9a-fA-F]{2})")
+_HEADING_MARK = 0xE000  # U+E001–U+E004 (private use) carry a heading paragraph's level through striprtf
+
+
+def rtf_blocks(data: bytes) -> tuple[list[Block], str, str | None]:
+    """RTF → paragraphs, through striprtf (which honours \\ansicpg, font charsets, \\uN and \\ucN, and leaves out
+    headers, footers, fields' instructions and pictures) after three repairs of the source: binary and hex picture
+    data go, raw 8-bit bytes (WPS writes GBK bytes unescaped) are escaped, and line breaks are closed up (Word
+    breaks its lines anywhere, between the two \\'xx bytes of a Chinese character too, and striprtf would decode
+    each half alone). Paragraphs in a heading style (Title, heading N, 标题 N) or with an outline level become
+    headings, marked through striprtf by a private-use character."""
+    if not data.lstrip()[:5].startswith(RTF_MAGIC):
+        raise LoadError("corrupt", "not an RTF file")
+    from striprtf.striprtf import rtf_to_text
+
+    text = _rtf_source(data)
+    m = _RTF_CODEPAGE.search(text[:4096])
+    uc = re.search(r"\\uc(\d)(?![0-9])", text[:4096])
+    codec = (f"cp{m.group(1)}" if m else _rtf_default_codec(text), uc.group() if uc else "")
+    levels = _rtf_style_levels(text, codec)
+    try:
+        plain = rtf_to_text(_mark_headings(_font_charsets(text), levels), encoding=codec[0], errors="replace")
+    except Exception as e:  # striprtf on a damaged file (an unknown code page, a \\u out of range)
+        raise LoadError("corrupt", f"damaged RTF file ({type(e).__name__})") from None
+    # striprtf turns each half of a \\uN surrogate pair (a character beyond U+FFFF) into a character of its own
+    plain = plain.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    blocks: list[Block] = []
+    for line in plain.split("\n"):
+        marks = [ord(c) - _HEADING_MARK for c in line if _HEADING_MARK < ord(c) <= _HEADING_MARK + 4]
+        line = "".join(c for c in line if not _HEADING_MARK < ord(c) <= _HEADING_MARK + 4)
+        blocks += [Block(p, min(marks) if marks else 0) for p in _text_paragraphs(line)]
+    title, when = _rtf_info(text, codec)
+    return blocks, file_title(title), file_date(when, blocks)
+
+
+def _rtf_source(data: bytes) -> str:
+    """The RTF as text: \\binN data cut out, raw 8-bit bytes escaped as \\'xx, hex picture data and line breaks
+    dropped."""
+    parts, pos = [], 0
+    while (m := _RTF_BIN.search(data, pos)) is not None:
+        parts.append(data[pos:m.start()])
+        pos = m.end() + int(m.group(1))
+    data = b"".join(parts) + data[pos:] if parts else data
+    if _RTF_RAW_HIGH.search(data):
+        data = _RTF_RAW_HIGH.sub(lambda b: b"\\'%02x" % b.group()[0], data)
+    text = _RTF_BLOB.sub("", data.decode("latin-1"))
+    # A line break is nothing in RTF, except that it ends a control word (a space does the same) and that "\\"
+    # before it means \\par; removing the others joins what writers split (a title's group, a character's bytes).
+    return _RTF_BREAK.sub("", _RTF_WORD_BREAK.sub(r"\1 ", text))
+
+
+def _font_charsets(text: str) -> str:
+    """Give a font that names no charset \\fcharset1 ("default": the file's code page). striprtf would take the
+    next font's charset for it (a Chinese font written without one would read as Windows-1252)."""
+    m = re.search(r"\{\\fonttbl\b", text[:100_000])
+    if not m:
+        return text
+    table = _group(text, m.start())
+
+    def charset(f: re.Match) -> str:
+        return f.group() if "\\fcharset" in f.group(2) else f"\\f{f.group(1)}\\fcharset1{f.group(2)}"
+
+    return text[:m.start()] + re.sub(r"\\f(\d{1,5})(?![0-9])([^;]*;)", charset, table) + text[m.start() + len(table):]
+
+
+def _rtf_default_codec(text: str) -> str:
+    """For a file that names no code page: GB18030 when its \\'xx bytes read as Chinese, else Windows-1252."""
+    from indexer.load import _reads_as_chinese
+
+    sample = bytes(int(h, 16) for h in _RTF_HEX.findall(text, 0, 400_000))
+    return "gb18030" if sample and _reads_as_chinese(sample) else "cp1252"
+
+
+def _rtf_fragment(fragment: str, codec: tuple[str, str]) -> str:
+    """A piece of the file's header (a style name, the title) as text: the file's code page and its \\ucN."""
+    from striprtf.striprtf import rtf_to_text
+
+    try:
+        text = rtf_to_text("{\\rtf1\\ansi" + codec[1] + " " + fragment + "}", encoding=codec[0], errors="replace")
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").strip()
+    except Exception:  # a damaged style name or title: the file's text may still be fine
+        return ""
+
+
+def _group(text: str, start: int) -> str:
+    """The group that opens at ``text[start]`` ("{"), up to its closing brace (or the end of the text)."""
+    depth = 0
+    for m in re.finditer(r"\\.|[{}]", text[start:start + 1_000_000]):
+        if m.group() == "{":
+            depth += 1
+        elif m.group() == "}":
+            depth -= 1
+            if depth == 0:
+                return text[start:start + m.end()]
+    return text[start:start + 1_000_000]
+
+
+def _rtf_style_levels(text: str, codec: tuple[str, str]) -> dict[str, int]:
+    """Paragraph style number → heading level (1 Title, 2–4 heading 1–3 or outline level 0–2), from the style
+    sheet; a style name may list aliases ("heading 1,标题 1")."""
+    m = re.search(r"\{\\stylesheet\b", text[:200_000])
+    levels: dict[str, int] = {}
+    for entry in _RTF_STYLE.finditer(_group(text, m.start()) if m else ""):
+        body, number = entry.group(1), entry.group(2)
+        names = [n.strip() for n in _rtf_fragment(body, codec).split(",")]
+        outline = re.search(r"\\outlinelevel(\d)", body)
+        for name in names:
+            h = _HEADING_STYLE.match(name)
+            if _TITLE_STYLE.match(name) or h:
+                levels[number] = 1 if not h else min(int(h.group(1)), 3) + 1
+                break
+        else:
+            if outline and int(outline.group(1)) < 9:
+                levels[number] = min(int(outline.group(1)), 2) + 2
+    return levels
+
+
+def _mark_headings(text: str, levels: dict[str, int]) -> str:
+    """Put a private-use character carrying the level at the start of every heading paragraph (after its style
+    or outline-level control word), inside a group of its own so that \\ucN around it does not change."""
+    m = re.search(r"\{\\stylesheet\b", text[:200_000])
+    start = m.start() + len(_group(text, m.start())) if m else 0
+
+    def mark(w: re.Match) -> str:
+        word, n = w.group(1), w.group(2)
+        level = levels.get(n) if word == "s" else (min(int(n), 2) + 2 if int(n) < 9 else None)
+        if not level:
+            return w.group()
+        return f"\\{word}{n} {{\\uc1\\u{_HEADING_MARK + level - 0x10000}?}}"
+
+    return text[:start] + _RTF_PARA_STYLE.sub(mark, text[start:])
+
+
+def _rtf_info(text: str, codec: tuple[str, str]) -> tuple[str, dt.date | None]:
+    """The title and creation date in the file's \\info group."""
+    m = re.search(r"\{\\info\b", text[:1_000_000])
+    info = _group(text, m.start()) if m else ""
+    t = re.search(r"\{\\title\b ?((?:\\.|[^\\{}])*)\}", info)
+    title = _rtf_fragment(t.group(1), codec) if t else ""
+    created = re.search(r"\{\\creatim\b([^{}]*)\}", info)
+    stamp = created.group(1) if created else ""
+    parts = [re.search(rf"\\{w}(\d{{1,4}})(?![0-9])", stamp) for w in ("yr", "mo", "dy")]
+    try:
+        when = dt.date(*(int(p.group(1)) for p in parts if p)) if all(parts) else None
+    except ValueError:  # a month 13 or a day 0
+        when = None
+    return title, when
