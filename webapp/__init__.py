@@ -29,7 +29,7 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     # Imported here, as in Flask's tutorial: the blueprints import this package (its __version__).
-    from webapp import api, feed, security, store, suggest, views
+    from webapp import api, feed, original, security, store, suggest, views
 
     store.init_app(app)
     security.init_app(app)
@@ -37,5 +37,6 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
     app.register_blueprint(api.bp)
     app.register_blueprint(suggest.bp)
     app.register_blueprint(feed.bp)
+    app.register_blueprint(original.bp)
     app.add_url_rule("/", endpoint="index")
     return app
