@@ -243,3 +243,89 @@ def test_a_content_platforms_storage_notice_is_dropped(tmp_path):
             f"<p>{notice}</p></div></body></html>")
     text = _text(_clean(tmp_path, html))
     assert "困难职工帮扶" in text and "信息存储空间" not in text
+
+
+# ---- 3. lists of posts recognised by their shape, whatever their boxes are named ------------------------------
+
+OPENING = ("今年我们单位工会准备开展职工技能比武，想请各位同行介绍一下经验：比武项目怎么选、评委怎么请、"
+           "奖励标准怎么定，还有怎样调动一线职工参加的积极性？先谢谢大家了，有好的做法欢迎分享。")
+ANSWERS = ("我们去年比的是电工和焊工两个工种，评委请的是集团技能大师工作室的师傅，理论和实操各占一半",
+           "奖励标准要提前和行政方面商量好，前三名除了奖金还给晋升技能等级的机会，职工报名很踊跃",
+           "建议先在班组里搞初赛，选拔出来的再参加公司决赛，这样参与面广，一线职工也更愿意报名")
+PEOPLE = (("工会小王", "初级会员"), ("老焊工", "高级会员"), ("电工老张", "中级会员"), ("车间主任", "中级会员"))
+
+
+def _post(k: int, words: str, floor: bool = True) -> str:
+    """One post in boxes whose names say nothing (no thread, post, reply or comment): author, level, a date and
+    time, a floor number, the words, and the buttons under them."""
+    name, level = PEOPLE[k]
+    return (f"<div class='box-{k % 2} entry'><div class='who'><a href='/u/{k}'>{name}</a><span>{level}</span></div>"
+            f"<div class='when'>2024-03-0{k + 1} 0{k + 1}:12:45</div>" + (f"<div class='no'>#{k + 1}</div>" if floor
+                                                                           else "") +
+            f"<div class='words'><p>{words}</p></div><div class='acts'>回复 点赞</div></div>")
+
+
+FURNITURE = [name for name, _ in PEOPLE] + [level for _, level in PEOPLE] + ["2024-03-01", "09:12", "点赞"]
+
+
+@pytest.mark.parametrize("layout", ["opening post among the posts", "opening post above its numbered replies"])
+def test_a_threads_posts_in_unnamed_boxes_are_its_content(tmp_path, layout):
+    """The posts are found by their shape (sibling blocks of one kind, each with a date-and-time line): every
+    post's words are kept and what is short in every post (author, level, date line, buttons) is not."""
+    if layout == "opening post among the posts":
+        posts = _post(0, OPENING) + "".join(_post(k + 1, a) for k, a in enumerate(ANSWERS))
+    else:
+        posts = (f"<div class='topic-head'><h1>职工技能比武怎么搞</h1><p>{OPENING}</p></div>"
+                 + "".join(_post(k + 1, a) for k, a in enumerate(ANSWERS)))
+    html = (f"<html><head><title>职工技能比武怎么搞</title></head><body><div class='wrap'>{posts}</div>"
+            "<div class='aside-links'><a href='/1'>工会法全文</a> <a href='/2'>劳动竞赛办法</a></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
+    assert not [f for f in FURNITURE if f in text]
+
+
+def test_a_review_list_keeps_each_review_not_its_header_line(tmp_path):
+    """A list that is the whole page (reviews, answers): each item's header line of votes, user, date and
+    place goes, the reviews stay."""
+    items = "".join(f"<div class='item'><h3><span>{30 - k} 有用</span> <a href='/u/{k}'>{PEOPLE[k][0]}</a> "
+                    f"<span>2024-04-0{k + 1} 13:19:20</span> <span>北京</span></h3><p>{a}</p></div>"
+                    for k, a in enumerate(ANSWERS))
+    html = f"<html><head><title>短评</title></head><body><div class='list'>{items}</div></body></html>"
+    page = _clean(tmp_path, html)
+    text = _text(page) + "".join(s.heading for d in page.documents for s in d.sections)
+    assert all(a[:20] in text for a in ANSWERS)
+    assert "有用" not in text and "13:19" not in text and PEOPLE[0][0] not in text
+
+
+@pytest.mark.parametrize("below", ["comments", "teaser cards"])
+def test_posts_below_an_article_without_floor_numbers_are_not_its_text(tmp_path, below):
+    """An article followed by readers' comments in unnamed boxes (author, date and time, words), or by cards of
+    other articles (linked title, summary, date and time): neither is the article's text."""
+    if below == "comments":
+        tail = "".join(_post(k + 1, a, floor=False) for k, a in enumerate(ANSWERS))
+    else:
+        tail = "".join(f"<div class='card'><div class='t'><a href='/n/{k}'>{PEOPLE[k][0]}的故事</a></div>"
+                       f"<div class='s'>{a}</div><div class='d'>2024-03-0{k + 1} 15:11</div></div>"
+                       for k, a in enumerate(ANSWERS))
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='main'><div class='article'>{FIRST * 3}"
+            f"</div><div class='more'>{tail}</div></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and not any(a[:12] in text for a in ANSWERS)
+
+
+def test_short_replies_to_a_long_post_are_reactions_not_content(tmp_path):
+    """A thread whose opening post is a document (a work summary) and whose replies are a few words each
+    (写得很好) is that document: the replies are reactions to it, like an article's comments."""
+    reactions = ("写得很好，收藏了", "学习了，谢谢分享", "顶一个")
+    posts = _post(0, FIRST * 3) + "".join(_post(k + 1, r) for k, r in enumerate(reactions))
+    html = f"<html><head><title>工会工作总结</title></head><body><div class='wrap'>{posts}</div></body></html>"
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and not any(r in text for r in reactions)
+
+
+def test_a_time_of_day_is_not_sentence_punctuation():
+    """The colon of "09:42" made a post's date line score like a sentence and hold a region together."""
+    from indexer.clean.text import punct_count
+
+    assert punct_count("2020.06.09 09:42:17 发布") == 0
+    assert punct_count("时间：上午9:30，地点：工会会议室") == 3

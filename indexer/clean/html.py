@@ -10,6 +10,8 @@ Stages
 4. ``choose``: every line gets a score from its own signals (length, Chinese punctuation density,
    link density, boilerplate rules); the block element whose lines sum to the most is the content
    region (a DOM-aligned maximum subarray — CEPF/trafilatura-style text density).
+5. ``post_lists``: lists of posts found by their shape (see "lists of posts" below) are added to the region
+   when they are a thread or a review list, and taken out of it when they are an article's comments.
 """
 
 from __future__ import annotations
@@ -20,7 +22,16 @@ from dataclasses import dataclass
 import lxml.etree as etree
 import lxml.html
 
-from indexer.clean.text import WS, LineRules, is_dated_item, is_related_header, punct_count, squash
+from indexer.clean.text import (
+    SENTENCE_MARK,
+    WS,
+    LineRules,
+    is_dated_item,
+    is_related_header,
+    is_stamp_line,
+    punct_count,
+    squash,
+)
 
 DROP_TAGS = frozenset({
     "script", "style", "noscript", "iframe", "frame", "frameset", "object", "embed", "applet", "svg", "canvas",
@@ -339,6 +350,174 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
     return best_range
 
 
+# ----------------------------------------------------------------------------- lists of posts
+
+# Lists of posts recognised by their shape, not by their class names.
+#
+# A thread's posts, a review list and an article's comments look alike: several sibling blocks of one kind (same
+# tag and first class, or the same id stem such as ``post_``), each with a stamp line (a date with a time of day,
+# or "3 天前") and more text besides. Inside such a list, a part that is short in every post (author, level,
+# counters, reply and like buttons) is the post's furniture, and the part that varies is its text.
+#
+# Whether a list is content (a thread, a review list) or an article's comments is decided by where the page's
+# main text is (``content_lines``): posts that hold it, or that carry floor numbers, are a thread.
+
+DIGITS = re.compile(r"\d+")
+# A floor number: "#3", "3楼", or the names forums give the first floors.
+FLOOR = re.compile(r"(?:^|\s)#\d{1,5}(?:\s|$)|(?<![\d.])\d{1,5}\s*楼(?!主)|^(?:沙发|板凳|地板|楼主)$")
+FLOOR_LINE_MAX = 60
+META_MAX = 20  # characters: an author name, a level, a counter or a button, never a post's text
+META_SHARE = 0.8  # of a place's lines that must look like furniture
+STAMPED_SHARE = 0.6  # of the posts that must show a stamp line
+MAX_STAMPS = 3  # a block with more stamp lines is a list itself (a card holding several teasers)
+LINK_SHARE = 0.5  # a post is mostly its own words; a block of links is a menu or a teaser list
+MAIN_SHARE = 0.5  # the posts hold the main text when they hold this share of the chosen region's score
+REACTION_SHARE = 0.2  # replies shorter than this share of the post they answer, all together, are reactions
+
+
+@dataclass
+class PostList:
+    units: list[tuple[int, int]]  # line ranges of the posts, in order
+    meta: set[int]  # lines that are per-post furniture
+    text: set[int]  # lines in the places that hold the posts' text
+    floors: bool  # the posts carry floor numbers: a thread's replies
+
+    @property
+    def first(self) -> int:
+        return self.units[0][0]
+
+    @property
+    def end(self) -> int:
+        return self.units[-1][1]
+
+
+def _kind(el) -> tuple[str, str]:
+    """What makes siblings the same kind of block: the tag and first class, or the tag and the id's stem."""
+    classes = (el.get("class") or "").split()
+    if classes:
+        return el.tag, DIGITS.sub("", classes[0])
+    return el.tag, DIGITS.sub("", el.get("id") or "")
+
+
+def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
+    """The outermost lists of posts on the page (a list inside a post, such as replies to a reply, belongs to it)."""
+    groups: dict[tuple[int, tuple[str, str]], list[int]] = {}
+    for i, (first, end, el, parent) in enumerate(nodes):
+        if parent >= 0 and end - first >= 2 and isinstance(el.tag, str):
+            groups.setdefault((parent, _kind(el)), []).append(i)
+    found: list[PostList] = []
+    for members in groups.values():
+        if len(members) >= 2:
+            pl = _as_posts(lines, nodes, members)
+            if pl is not None:
+                found.append(pl)
+    found.sort(key=lambda p: (p.first, -p.end))
+    outer: list[PostList] = []
+    for pl in found:
+        if not outer or pl.first >= outer[-1].end:
+            outer.append(pl)
+    return outer
+
+
+def _as_posts(lines: list, nodes: list[list], members: list[int]) -> PostList | None:
+    units = [(nodes[i][0], nodes[i][1]) for i in members]
+    stamped = 0
+    for first, end in units:
+        stamps = sum(1 for k in range(first, end) if is_stamp_line(lines[k].text, loose=True))
+        if stamps > MAX_STAMPS:
+            return None
+        chars = sum(lines[k].n for k in range(first, end))
+        links = sum(lines[k].links for k in range(first, end))
+        if stamps and links <= LINK_SHARE * chars:
+            stamped += 1
+    # two posts must both show a stamp; a longer list may have a few without (a deleted or pinned post)
+    need = len(units) if len(units) == 2 else max(3, STAMPED_SHARE * len(units))
+    if stamped < need:
+        return None
+    floors = sum(1 for first, end in units if any(
+        lines[k].n <= FLOOR_LINE_MAX and FLOOR.search(lines[k].text) for k in range(first, end)))
+    meta, text = _places(lines, nodes, members)
+    return PostList(units, meta, text, floors * 2 >= len(units))
+
+
+def _slots(nodes: list[list], unit: int) -> dict[int, tuple]:
+    """Line → its place inside the post: the kinds of the blocks from the post down to the line."""
+    first, end = nodes[unit][0], nodes[unit][1]
+    place: dict[int, tuple] = {k: () for k in range(first, end)}
+    paths: dict[int, tuple] = {unit: ()}
+    j = unit + 1
+    while j < len(nodes) and nodes[j][3] in paths:  # nodes are in document order: the subtree follows its root
+        path = paths[nodes[j][3]] + (_kind(nodes[j][2]),)
+        paths[j] = path
+        for k in range(nodes[j][0], nodes[j][1]):
+            place[k] = path
+        j += 1
+    return place
+
+
+def _places(lines: list, nodes: list[list], members: list[int]) -> tuple[set[int], set[int]]:
+    """(furniture, text) lines of the posts, by their place in the post.
+
+    Furniture: a place that at least two posts have and that is short (or a stamp) in (nearly) all of them.
+    Text: the place holding the most text, however short some posts are, places inside it, and any other place
+    that at least two posts have and that somewhere holds a sentence or a longer line. Headings are never
+    furniture. A place only one post has is neither."""
+    by_place: dict[tuple, list[int]] = {}
+    owners: dict[tuple, set[int]] = {}
+    for u, unit in enumerate(members):
+        for k, path in _slots(nodes, unit).items():
+            by_place.setdefault(path, []).append(k)
+            owners.setdefault(path, set()).add(u)
+    body = max(by_place, key=lambda p: sum(lines[k].n for k in by_place[p]))
+    meta: set[int] = set()
+    text: set[int] = set(by_place[body])
+    for path, ks in by_place.items():
+        if path[:len(body)] == body:  # inside the text's place: a quote, a styled reply
+            text.update(ks)
+            continue
+        if len(owners[path]) < 2:
+            continue  # one post's own extra (a signature, a badge): neither, the chosen region decides
+        short = sum(1 for k in ks if is_stamp_line(lines[k].text, loose=True) or (
+            lines[k].n <= META_MAX and not lines[k].htag and not SENTENCE_MARK.search(lines[k].text)))
+        if short >= META_SHARE * len(ks):  # a user name with a "；" in it does not make a place text
+            meta.update(ks)
+        else:
+            text.update(ks)
+    return meta, text
+
+
+def _chars(lines: list, pl: PostList, unit: tuple[int, int]) -> int:
+    return sum(lines[k].n for k in range(*unit) if k not in pl.meta)
+
+
+def content_lines(pl: PostList, lines: list, region: tuple[int, int]) -> set[int]:
+    """The lines of the posts that are page content: none for an article's comments, every post's text for a
+    thread or a review list, the first post alone when the others are only reactions to it.
+
+    Posts holding most of the chosen region's text are the page's content; posts outside it are a thread's
+    replies when they carry floor numbers (#2, 2楼) and are mostly their own words, not links. Replies that
+    together are a small fraction of the post they answer (写得很好，收藏了) are reactions, like comments."""
+    first, end = region
+    total = sum(max(0.0, ln.score) for ln in lines[first:end])
+    inside = sum(max(0.0, lines[k].score) for k in range(max(first, pl.first), min(end, pl.end)))
+    units = pl.units
+    if total > 0 and inside >= MAIN_SHARE * total:
+        lead = _chars(lines, pl, units[0])
+        replies = units[1:]
+    elif pl.floors:
+        lead = sum(lines[k].n for k in range(first, end) if not (pl.first <= k < pl.end))
+        replies = units
+        links = sum(lines[k].links for a, b in units for k in range(a, b) if k not in pl.meta)
+        if links > LINK_SHARE * sum(_chars(lines, pl, u) for u in units):
+            return set()
+    else:
+        return set()
+    if sum(_chars(lines, pl, u) for u in replies) < REACTION_SHARE * lead:
+        units = [u for u in units if u not in replies]
+    return {k for a, b in units for k in range(a, b)
+            if k not in pl.meta and (first <= k < end or k in pl.text)}
+
+
 THREAD_BOX = re.compile(r"(?:^|[\s_-])(?:thread\w*|topic|forum\w*|bbs|floor\w*|postlist|post-?list|"
                         r"postmessage|post-?body|posts)(?:$|[\s_-])", re.I)
 
@@ -356,10 +535,13 @@ def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ())
         return Extract([], [], root)
     first, end = choose(lines, nodes, rules)
     prose = sum(ln.score for ln in lines[first:end] if ln.score > 0)
-    if any(ln.cmt for ln in lines) and (prose < 100 or _is_thread(root)):
-        # a page that is mostly comments (a review list, a thread): the comments are the content
+    # a page that is mostly comments (a review list, a thread): the comments are the content
+    comments = any(ln.cmt for ln in lines) and (prose < 100 or _is_thread(root))
+    if comments:
         first, end = choose(lines, nodes, rules, comments=True)
-    else:
-        content = [ln for ln in lines[first:end] if not ln.cmt]
-        return Extract(lines, content, root)
-    return Extract(lines, lines[first:end], root)
+    take = [first <= k < end and (comments or not ln.cmt) for k, ln in enumerate(lines)]
+    for pl in post_lists(lines, nodes):
+        posts = content_lines(pl, lines, (first, end))
+        for k in range(pl.first, pl.end):
+            take[k] = k in posts  # the posts' place decides, whatever their boxes are named; ads between them go
+    return Extract(lines, [ln for k, ln in enumerate(lines) if take[k]], root)

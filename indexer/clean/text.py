@@ -18,8 +18,9 @@ WS = re.compile(r"[\s\u00a0\u200b\u200c\u200d\u2060\ufeff\u3000]+")
 # (`unionsearch search`/`clean` print section text) can retitle it or rewrite the screen.
 CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f]")
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# Sentence punctuation: a strong sign of running text (CEPF's "punctuation density").
-PUNCT = re.compile(r"[，。；！？、,;!?：:“”]")
+# Sentence punctuation: a strong sign of running text (CEPF's "punctuation density"). A colon between digits is a
+# time of day ("09:42"), the mark of a post's date line, not of a sentence.
+PUNCT = re.compile(r"[，。；！？、,;!?“”]|(?<!\d)[：:]|[：:](?!\d)")
 SENT_END = "。！？；!?;"
 DATE_RE = re.compile(
     r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
@@ -104,6 +105,34 @@ RELATED_HEADER = re.compile(
 
 def is_related_header(line: str) -> bool:
     return bool(RELATED_HEADER.match(WS.sub("", line)))
+
+
+# ----------------------------------------------------------------------------- stamp lines
+
+# The date-and-time line of a post or a news item ("2024-05-10 17:46", "24-5-13 17:08 来自福建", "发表于 2小时前"):
+# a date with a time of day, or a time counted back from now. Without a year ("05-13 17:08") only inside a list of
+# posts (``loose``): in running text "3月8日 14:30 开幕式" is an agenda line.
+_TIME = r"(?:[01]?\d|2[0-3])[:：][0-5]\d(?:[:：][0-5]\d)?"
+_YMD = r"(?:19|20)?\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
+_MD = r"\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?"
+_DAYPART = r"\s*(?:(?:周|星期|週|礼拜)[一二三四五六日天])?\s*(?:凌晨|早上|上午|中午|下午|晚上)?\s*"
+_AGO = r"(?:^|(?<=[\s·|•/]))\d{1,3}\s*(?:秒|分钟|小时|天|周|个月|月|年)前(?=$|[\s·|•/])|^(?:刚刚|昨天|前天)(?=$|\s)"
+STAMP = re.compile(rf"(?<!\d){_YMD}{_DAYPART}{_TIME}(?!\d)|{_AGO}")
+LOOSE_STAMP = re.compile(rf"(?<!\d)(?:{_YMD}|{_MD}){_DAYPART}{_TIME}(?!\d)|{_AGO}")
+STAMP_LINE_MAX = 60  # characters
+STAMP_REST_MAX = 40  # characters besides the stamp: a name, a place, a source, a floor number
+SENTENCE_MARK = re.compile(r"[，。；！？,;!?]")
+
+
+def is_stamp_line(line: str, loose: bool = False) -> bool:
+    """A short line made of a post's date and time and a few labels (author, place, source), no sentence."""
+    if len(line) > 2 * STAMP_LINE_MAX:
+        return False
+    m = (LOOSE_STAMP if loose else STAMP).search(line)
+    if m is None:
+        return False
+    rest = WS.sub("", line[:m.start()] + line[m.end():])
+    return len(WS.sub("", line)) <= STAMP_LINE_MAX and len(rest) <= STAMP_REST_MAX and not SENTENCE_MARK.search(rest)
 
 
 # ----------------------------------------------------------------------------- page counters
