@@ -183,9 +183,15 @@ STATS_LABELS = (
 @index_option
 @config_option
 def stats(as_json, index_dir, config_path):
-    """Corpus and index figures: pages, documents, sections, words, size, last build, settings."""
+    """Corpus and index figures: pages (by file type), documents, sections, words, size, last build, settings."""
+    from indexer.manifest import MANIFEST_FILE, Manifest, pages_by_type
+
     config = _config(config_path, index_dir=index_dir)
-    figures = _store(config).stats()
+    store = _store(config)
+    figures = store.stats()
+    # By type from the manifest the index keeps (each page's source and whether it was skipped), not the backend.
+    by_type = pages_by_type(Manifest.from_json(store.read_file(MANIFEST_FILE)))
+    figures["pages_by_type"], figures["skipped_by_type"] = by_type["indexed"], by_type["skipped"]
     if as_json:
         click.echo(json.dumps(figures, ensure_ascii=False, indent=1))
         return
@@ -196,6 +202,10 @@ def stats(as_json, index_dir, config_path):
         if key == "size_bytes":
             value = f"{value / 1e6:.1f} MB"
         click.echo(f"{label}: {value}")
+        if key in ("pages", "failed_pages"):
+            counts = figures["pages_by_type" if key == "pages" else "skipped_by_type"]
+            if any(counts.values()):
+                click.echo("  by type: " + ", ".join(f"{kind} {n}" for kind, n in counts.items() if n))
     last = figures.get("last_run") or {}
     if last.get("mode"):
         click.echo(f"last run: {last['mode']}, {last.get('pages', 0)} pages cleaned ({last.get('new', 0)} new, "

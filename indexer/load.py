@@ -31,6 +31,9 @@ TEXT_SUFFIXES = (".txt",)
 OFFICE_SUFFIXES = {".docx": "docx", ".pdf": "pdf", ".doc": "doc", ".wps": "doc", ".rtf": "rtf"}
 OFFICE_KINDS = frozenset(OFFICE_SUFFIXES.values())
 PAGE_SUFFIXES = HTML_SUFFIXES + MHTML_SUFFIXES + TEXT_SUFFIXES + tuple(OFFICE_SUFFIXES)
+# What `unionsearch stats` counts pages by: the file's type as its name says (a .wps is not a .doc to its owner).
+FILE_TYPES = {**dict.fromkeys(HTML_SUFFIXES, "html"), **dict.fromkeys(MHTML_SUFFIXES, "mhtml"), ".txt": "text",
+              ".docx": "docx", ".doc": "doc", ".wps": "wps", ".pdf": "pdf", ".rtf": "rtf"}
 
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8"),
@@ -74,6 +77,11 @@ def page_kind(path: str | Path) -> str | None:
     if name.endswith(TEXT_SUFFIXES):
         return "text"
     return None
+
+
+def file_type(path: str | Path) -> str:
+    """"html", "mhtml", "text", "docx", "doc", "wps", "pdf" or "rtf" by the file's suffix; "other" otherwise."""
+    return FILE_TYPES.get(os.path.splitext(str(path).lower())[1], "other")
 
 
 def normalise_codec(label: str) -> str | None:
@@ -314,15 +322,17 @@ def load_page(path: str | Path, root: str | Path | None = None, max_bytes: int =
 
 
 def _sniff_office(kind: str, data: bytes) -> str:
-    """The kind the bytes really are: a "Word file" from a 范文 site is often a saved web page (HTML or MHTML) or an
-    RTF file (Word saves RTF under .doc); a file named .rtf may be a Word or PDF file."""
+    """The kind the bytes really are, whatever the name says: a "Word file" from a 范文 site is often a saved web
+    page (HTML or MHTML), an RTF file (Word saves RTF under .doc) or a .docx renamed .doc."""
     head = data[:2048].lstrip()
     if head.startswith(b"{\\rtf"):
         return "rtf"
-    if head.startswith((b"\xd0\xcf\x11\xe0", b"PK\x03\x04")) or b"%PDF-" in data[:1024]:
-        if kind == "rtf":
-            return "pdf" if b"%PDF-" in data[:1024] else "docx" if head.startswith(b"PK") else "doc"
-        return kind
+    if head.startswith(b"PK\x03\x04"):
+        return "docx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "docx" if kind == "docx" else "doc"  # office.convert tells an encrypted .docx from a Word 97 file
+    if b"%PDF-" in data[:1024]:
+        return "pdf"
     low = head.lower()
     if kind != "pdf" and b"mime-version" in low and b"multipart" in low:
         return "mhtml"

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from indexer.analysis import TOKENIZER
 from indexer.config import Config
+from indexer.load import FILE_TYPES, file_type
 
 MANIFEST_FILE = "MANIFEST.json"
 MANIFEST_VERSION = 1
@@ -64,6 +65,18 @@ class Manifest:
                        data.get("last_report", {}))
         except (ValueError, KeyError, TypeError):
             return None
+
+
+def pages_by_type(manifest: Manifest | None) -> dict[str, dict[str, int]]:
+    """Pages indexed and pages skipped per file type (html, mhtml, text, docx, doc, wps, pdf, rtf), from what the
+    manifest recorded for each page; every type is listed, with 0 when the folder has none."""
+    types = list(dict.fromkeys(FILE_TYPES.values()))
+    out: dict[str, dict[str, int]] = {"indexed": dict.fromkeys(types, 0), "skipped": dict.fromkeys(types, 0)}
+    for source, entry in (manifest.entries.items() if manifest else ()):
+        counts = out["skipped" if entry.error else "indexed"]
+        kind = file_type(source)
+        counts[kind] = counts.get(kind, 0) + 1
+    return out
 
 
 @dataclass(frozen=True)

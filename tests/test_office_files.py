@@ -226,7 +226,7 @@ def test_empty_corrupt_and_encrypted_files(tmp_path):
     files = {"zero.docx": b"", "zero.pdf": b"", "zero.doc": b"", "cut.docx": good_docx[:3000],
              "cut.pdf": good_pdf[:1500], "noise.pdf": os.urandom(4000), "noise.docx": os.urandom(4000),
              "zip.docx": b"PK\x03\x04" + os.urandom(500), "locked.docx": OLE + "EncryptedPackage".encode("utf-16-le"),
-             "noise.doc": OLE + bytes(3000), "pdf.docx": good_pdf}
+             "noise.doc": OLE + bytes(3000)}
     expected = {"zero": "empty", "locked": "encrypted"}
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
@@ -238,6 +238,10 @@ def test_empty_corrupt_and_encrypted_files(tmp_path):
     c.save()
     assert reason_of(tmp_path / "locked.pdf") == "encrypted"
     assert reason_of(tmp_path / "good.docx", max_bytes=1000) == "too_large"
+    # a file is read as what its bytes are: a PDF named .docx, a .docx named .doc or .wps
+    for name, data in (("pdf.docx", good_pdf), ("docx.doc", good_docx), ("docx.wps", good_docx)):
+        (tmp_path / name).write_bytes(data)
+        assert extract(tmp_path / name)["title"] == GOLD["dev01"]["title"], name
     assert reason_of(tmp_path / "good.pdf", max_bytes=1000) == "too_large"
 
 
