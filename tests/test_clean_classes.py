@@ -329,3 +329,27 @@ def test_a_time_of_day_is_not_sentence_punctuation():
 
     assert punct_count("2020.06.09 09:42:17 发布") == 0
     assert punct_count("时间：上午9:30，地点：工会会议室") == 3
+
+
+STAMPS = ["2023-06-15 08:10 来源：工人日报", "2024年5月20日 星期一 下午2:05", "24-5-13 17:08 来自福建",
+          "会员小李 · 3 天前 · 128 次阅读", "〓 发布时间 2005/03/15 22:36:13 by 工会小王 〓"]
+
+
+def test_date_and_time_lines_are_furniture(tmp_path):
+    """A post's or news item's date-and-time line (with a source, place, author or counter) is not text; an
+    agenda line in running text is."""
+    stamps = "".join(f"<p>{s}</p>" for s in STAMPS)
+    tail = "<p>会议安排：3月8日 14:30 开幕式，15:00 分组讨论。</p>"
+    html = f"<html><head><title>工会工作总结</title></head><body><div>{stamps}{ARTICLE * 2}{tail}</div></body></html>"
+    text = "".join(_text(_clean(tmp_path, html)).split())
+    assert "困难职工帮扶" in text and "14:30开幕式" in text
+    assert not [s for s in STAMPS if "".join(s.split()) in text]
+
+
+def test_posts_with_a_date_and_time_line_become_documents(tmp_path):
+    """The date line under each post's title is dropped as furniture and still marks where a post starts."""
+    body = (f"<h2>春风送暖 关爱职工</h2><p>2023-03-01 09:30 作者：工会办公室</p>{FIRST * 2}"
+            f"<h2>凝心聚力 共建家园</h2><p>2023-04-12 16:05 作者：工会办公室</p>{SECOND * 2}")
+    page = _clean(tmp_path, f"<html><head><title>工会动态</title></head><body><div>{body}</div></body></html>")
+    assert [d.title for d in page.documents] == ["春风送暖 关爱职工", "凝心聚力 共建家园"]
+    assert all("09:30" not in s.text and "作者" not in s.text for d in page.documents for s in d.sections)

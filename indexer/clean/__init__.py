@@ -21,7 +21,7 @@ import lxml.etree as etree
 from indexer.clean import meta as M
 from indexer.clean.dedupe import mark_duplicates
 from indexer.clean.html import Line, extract, line_score, parse
-from indexer.clean.split import Para, build_documents, doc_title, reflow
+from indexer.clean.split import BYLINE, Para, build_documents, doc_title, reflow
 from indexer.clean.text import (
     CONTROLS,
     WS,
@@ -205,6 +205,8 @@ def _filter(content: list[Line], page_lines: list[str], rules: LineRules, title:
             else:
                 continue
         if rules.is_boilerplate(text):
+            if out and BYLINE.match(s) and rules.is_stamp(text):
+                out[-1].dated = True  # a post's date line under its title: gone, but it still marks the post
             continue
         if ln.n and ln.links / ln.n > 0.5:
             continue

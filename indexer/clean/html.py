@@ -269,7 +269,8 @@ def line_score(line: Line, rules: LineRules) -> float:
     if n == 0:
         return 0.0
     text = line.text
-    if rules.is_boilerplate(text) or is_related_header(text):
+    stamp = rules.is_stamp(text)  # a date line is not text, but it is no stronger a sign of chrome than a short line
+    if not stamp and (rules.is_boilerplate(text) or is_related_header(text)):
         return -min(n, 30) * 1.0
     ld = line.links / n
     if ld > 0.5:
@@ -280,7 +281,7 @@ def line_score(line: Line, rules: LineRules) -> float:
     if DATE_ONLY.match(text):
         return -5.0
     own = n - line.links
-    if p >= 1 and own >= 12 and not text.endswith(("...", "…")):
+    if p >= 1 and own >= 12 and not stamp and not text.endswith(("...", "…")):
         # punctuation density: 1 mark every 8–40 characters is prose
         density = p / own
         w = 1.0 if density >= 0.02 else 0.5

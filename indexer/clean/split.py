@@ -55,6 +55,7 @@ class Para:
     hint: bool = False  # the markup says heading (bold line or <h2>…<h6>)
     inline: bool = False  # produced by re-breaking a flattened line
     hlevel: int = 0  # <hN> level when known
+    dated: bool = False  # a date-and-time byline followed it (dropped as furniture, but it marks a post's start)
 
 
 def heading_level(p: Para) -> float | None:
@@ -198,9 +199,10 @@ def _styled_starts(paras: list[Para]) -> list[tuple[int, str, int]]:
     for k, i in enumerate(heads):
         end = heads[k + 1] if k + 1 < len(heads) else len(paras)
         title = paras[i].text.strip()
-        byline = i + 1 < end and len(paras[i + 1].text) <= 60 and BYLINE.match(WS.sub("", paras[i + 1].text))
+        byline = not paras[i].dated and i + 1 < end and len(paras[i + 1].text) <= 60 \
+            and BYLINE.match(WS.sub("", paras[i + 1].text))
         body = sum(len(WS.sub("", p.text)) for p in paras[i + 1:end])
-        if body < ARTICLE_MIN or not (byline or DOC_KIND.search(WS.sub("", title))):
+        if body < ARTICLE_MIN or not (byline or paras[i].dated or DOC_KIND.search(WS.sub("", title))):
             return []  # every top heading must start an article, or the page is one document
         starts.append((i, title, 2 if byline else 1))
     return starts

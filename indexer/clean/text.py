@@ -76,6 +76,14 @@ class LineRules:
                 continue  # a bad user pattern must not stop cleaning; config tests report it
         self.extra = compiled
         self._memo: dict[str, bool] = {}
+        self._stamps: dict[str, bool] = {}
+
+    def is_stamp(self, line: str) -> bool:
+        """A date-and-time line (``is_stamp_line``), remembered like ``is_boilerplate``."""
+        hit = self._stamps.get(line)
+        if hit is None:
+            hit = self._stamps[line] = is_stamp_line(line)
+        return hit
 
     def is_boilerplate(self, line: str) -> bool:
         hit = self._memo.get(line)
@@ -90,6 +98,8 @@ class LineRules:
         if len(s) <= SHORT_LINE and self.short.search(s):
             return True
         if self.any.search(s):
+            return True
+        if len(s) <= STAMP_LINE_MAX and self.is_stamp(line):
             return True
         return any(p.search(line) or p.search(s) for p in self.extra)
 
@@ -122,11 +132,12 @@ LOOSE_STAMP = re.compile(rf"(?<!\d)(?:{_YMD}|{_MD}){_DAYPART}{_TIME}(?!\d)|{_AGO
 STAMP_LINE_MAX = 60  # characters
 STAMP_REST_MAX = 40  # characters besides the stamp: a name, a place, a source, a floor number
 SENTENCE_MARK = re.compile(r"[，。；！？,;!?]")
+STAMP_HINT = re.compile(r"[:：前刚昨]")  # every stamp has one of these: most lines are passed over at once
 
 
 def is_stamp_line(line: str, loose: bool = False) -> bool:
     """A short line made of a post's date and time and a few labels (author, place, source), no sentence."""
-    if len(line) > 2 * STAMP_LINE_MAX:
+    if len(line) > 2 * STAMP_LINE_MAX or not STAMP_HINT.search(line):
         return False
     m = (LOOSE_STAMP if loose else STAMP).search(line)
     if m is None:
