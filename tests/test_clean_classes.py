@@ -353,3 +353,18 @@ def test_posts_with_a_date_and_time_line_become_documents(tmp_path):
     page = _clean(tmp_path, f"<html><head><title>工会动态</title></head><body><div>{body}</div></body></html>")
     assert [d.title for d in page.documents] == ["春风送暖 关爱职工", "凝心聚力 共建家园"]
     assert all("09:30" not in s.text and "作者" not in s.text for d in page.documents for s in d.sections)
+
+
+VERSE = ("五月鲜花遍地开，", "劳动光荣美名扬。", "车间机器隆隆响，", "工匠精神代代传。")
+
+
+def test_a_poem_of_short_lines_is_text(tmp_path):
+    """Each line of a poem is one short clause closed by its punctuation, which alone looks like a label or a
+    button; four or more in a row are a poem, and it is the page's text together with its note."""
+    nav = "".join(f"<li><a href='/{k}'>{name}</a></li>" for k, name in enumerate(("首页", "工会动态", "职工之家")))
+    poem = "".join(f"<p>{line}</p>" for line in VERSE)
+    note = "<p>这首小诗是机修车间职工在五一劳动节前夕写的，表达了一线职工爱岗敬业的心情。</p>"
+    html = (f"<html><head><title>五一诗会</title></head><body><ul class='menu'>{nav}</ul><div class='poem'>"
+            f"<h1>劳动者之歌</h1>{poem}{note}</div><div class='foot'>联系我们 网站地图</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert all(line in text for line in VERSE) and "爱岗敬业" in text and "工会动态" not in text

@@ -296,6 +296,32 @@ DATE_ONLY = re.compile(r"^\s*(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:
 NOISE_WEIGHT = 0.2
 
 
+# A line of verse: one short clause closed by its punctuation (深夜看书须尽欢，). Alone it looks like a button or a
+# label; VERSE_MIN of them in a row (a quatrain, the shortest common form) are a poem, scored as text.
+VERSE_LINE = re.compile(r"^[^，。！？；,;!?\s]{4,15}[，。！？；,;!?]$")
+VERSE_MIN = 4
+
+
+def _scored(lines: list[Line], rules: LineRules) -> list[Line]:
+    """Every line with its own score, and verse lines (see VERSE_LINE) with the score of prose."""
+    run: list[Line] = []
+    for ln in lines:
+        ln.score = line_score(ln, rules)
+        if not ln.links and ln.n <= 16 and VERSE_LINE.match(ln.text):
+            run.append(ln)
+            continue
+        _score_verse(run)
+        run = []
+    _score_verse(run)
+    return lines
+
+
+def _score_verse(run: list[Line]) -> None:
+    if len(run) >= VERSE_MIN:
+        for ln in run:
+            ln.score = max(ln.score, float(ln.n))
+
+
 def choose(lines: list[Line], nodes: list[list], rules: LineRules,
            comments: bool = False) -> tuple[int, int]:
     """The (first, end) line range with the highest summed score that is a run of siblings.
@@ -306,8 +332,7 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
     a sidebar. Unless ``comments`` is true, lines inside comment/reply containers count against.
     """
     prefix = [0.0]
-    for ln in lines:
-        ln.score = line_score(ln, rules)
+    for ln in _scored(lines, rules):
         if ln.cmt and not comments:
             ln.score = -abs(ln.score) - 1
         elif ln.noise and ln.score > 0:
