@@ -14,6 +14,7 @@ from whoosh.writing import SegmentWriter
 
 from indexer.analysis import Analyzer
 from indexer.backends.whoosh.codec import CompactCodec
+from indexer.backends.whoosh.pool import GroupedPool
 from indexer.backends.whoosh.schema import bind, fields_of
 from indexer.model import SectionRecord
 
@@ -91,6 +92,7 @@ class _Writer(SegmentWriter):
 
     def __init__(self, ix, **kwargs):
         super().__init__(ix, codec=CompactCodec(), compound=False, **kwargs)
+        self.pool = GroupedPool(self._tempstorage, kwargs.get("limitmb", 128))  # pool.py: a third of the CPU
 
 
 class _SinkWriter(_Writer):
