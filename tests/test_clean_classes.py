@@ -368,3 +368,13 @@ def test_a_poem_of_short_lines_is_text(tmp_path):
             f"<h1>劳动者之歌</h1>{poem}{note}</div><div class='foot'>联系我们 网站地图</div></body></html>")
     text = _text(_clean(tmp_path, html))
     assert all(line in text for line in VERSE) and "爱岗敬业" in text and "工会动态" not in text
+
+
+def test_paragraphs_between_dated_entries_of_an_article_stay(tmp_path):
+    """A chronicle (大事记) whose entries are paragraphs with a date line looks like a list of posts: the
+    paragraphs between its entries are still the article's text."""
+    entries = [f"<p>2023-0{k + 3}-08 09:30<br>{s}。</p><p>{REPORT}</p>" for k, s in enumerate(
+        ("公司工会组织三八节女职工健康讲座", "公司工会举办劳动技能竞赛开幕式", "公司工会开展送清凉慰问一线职工活动"))]
+    html = f"<html><head><title>工会大事记</title></head><body><div class='main'>{''.join(entries)}</div></body></html>"
+    text = _text(_clean(tmp_path, html))
+    assert text.count("困难职工帮扶") == 3 and "送清凉慰问" in text and "09:30" not in text

@@ -409,6 +409,10 @@ class PostList:
     floors: bool  # the posts carry floor numbers: a thread's replies
 
     @property
+    def lines(self) -> set[int]:
+        return {k for a, b in self.units for k in range(a, b)}
+
+    @property
     def first(self) -> int:
         return self.units[0][0]
 
@@ -567,7 +571,10 @@ def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ())
         first, end = choose(lines, nodes, rules, comments=True)
     take = [first <= k < end and (comments or not ln.cmt) for k, ln in enumerate(lines)]
     for pl in post_lists(lines, nodes):
-        posts = content_lines(pl, lines, (first, end))
+        posts, own = content_lines(pl, lines, (first, end)), pl.lines
         for k in range(pl.first, pl.end):
-            take[k] = k in posts  # the posts' place decides, whatever their boxes are named; ads between them go
+            if k in own:
+                take[k] = k in posts  # the posts' place decides, whatever their boxes are named
+            elif lines[k].score <= 0:
+                take[k] = False  # between the posts: an ad, a separator, a "load more" bar
     return Extract(lines, [ln for k, ln in enumerate(lines) if take[k]], root)
