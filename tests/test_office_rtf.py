@@ -15,8 +15,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from indexer.clean import clean_page
+from indexer.clean import CleanError, clean_page
 from indexer.load import LoadError, iter_pages, load_page
 from indexer.records import process_file
 
@@ -277,3 +279,34 @@ def test_rtf_files_are_pages_and_index(tmp_path):
     result = process_file(str(src / "report.rtf"), str(src), make_config(tmp_path, src))
     assert result.error is None and len(result.records) == len(GOLD["dev06"]["documents"][0]["sections"])
     assert result.records[0].url is None and result.records[0].source == "report.rtf"
+
+
+SAMPLE = ("{\\rtf1\\ansi\\ansicpg936\\uc2{\\fonttbl{\\f0\\fcharset134 SimSun;}}"
+          "{\\stylesheet{\\s1\\outlinelevel0 heading 1;}}"
+          "{\\info{\\title " + rtf_escape("工作总结") + "}{\\creatim\\yr2023\\mo5\\dy1}}\r\n"
+          "\\pard\\s1 " + rtf_escape("一、加强组织建设", "uc2") + "\\par\r\n"
+          "\\pard " + rtf_escape("全年新建基层工会十二个，发展会员一千二百人。") + "\\par"
+          "{\\pict\\bin4 \x00}{}\\'\r\n\\cell\\row}").encode("latin-1")
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.integers(0, len(SAMPLE)), st.integers(0, 6), st.binary(max_size=6)), max_size=6))
+def test_damaged_rtf_never_raises_anything_but_a_load_error(tmp_path, edits):
+    """A small RTF cut, spliced and overwritten at random (braces, escapes, \\bin, \\uc, code page): loading gives
+    a page or a LoadError, and cleaning a page gives documents or a CleanError, nothing else."""
+    data = SAMPLE
+    for at, cut, insert in edits:
+        data = data[:at] + insert + data[at + cut:]
+    path = tmp_path / "fuzz.rtf"
+    path.write_bytes(data)
+    try:
+        page = load_page(path, tmp_path)
+    except LoadError as e:
+        assert e.reason and "\n" not in str(e)
+        return
+    if not edits:  # the sample itself reads: heading, text and title
+        assert "<h2>一、加强组织建设</h2>" in page.text and "<title>工作总结</title>" in page.text, page.text
+    try:
+        clean_page(page)
+    except CleanError:
+        pass
