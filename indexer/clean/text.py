@@ -120,7 +120,7 @@ def is_related_header(line: str) -> bool:
 # ----------------------------------------------------------------------------- stamp lines
 
 # The date-and-time line of a post or a news item ("2024-05-10 17:46", "24-5-13 17:08 来自福建", "发表于 2小时前"):
-# a date with a time of day, or a time counted back from now. Without a year ("05-13 17:08") only inside a list of
+# a date with a time of day, a time counted back from now, or a date among labelled fields. Without a year ("05-13 17:08") only inside a list of
 # posts (``loose``): in running text "3月8日 14:30 开幕式" is an agenda line.
 _TIME = r"(?:[01]?\d|2[0-3])[:：][0-5]\d(?:[:：][0-5]\d)?"
 _YMD = r"(?:19|20)?\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
@@ -128,6 +128,9 @@ _MD = r"\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?"
 _DAYPART = r"\s*(?:(?:周|星期|週|礼拜)[一二三四五六日天])?\s*(?:凌晨|早上|上午|中午|下午|晚上)?\s*"
 _AGO = r"(?:^|(?<=[\s·|•/]))\d{1,3}\s*(?:秒|分钟|小时|天|周|个月|月|年)前(?=$|[\s·|•/])|^(?:刚刚|昨天|前天)(?=$|\s)"
 STAMP = re.compile(rf"(?<!\d){_YMD}{_DAYPART}{_TIME}(?!\d)|{_AGO}")
+# A date without a time is a byline too when labelled fields share its line ("2015-11-05 阅读：8169 来源:转载").
+DATE_ONLY_STAMP = re.compile(rf"(?<!\d){_YMD}(?!\d)")
+FIELD = re.compile(r"(?:来源|作者|阅读|浏览|点击|编辑|责编|发布者|出处|人气)\s*[:：]")
 LOOSE_STAMP = re.compile(rf"(?<!\d)(?:{_YMD}|{_MD}){_DAYPART}{_TIME}(?!\d)|{_AGO}")
 STAMP_LINE_MAX = 60  # characters
 STAMP_REST_MAX = 40  # characters besides the stamp: a name, a place, a source, a floor number
@@ -140,6 +143,8 @@ def is_stamp_line(line: str, loose: bool = False) -> bool:
     if len(line) > 2 * STAMP_LINE_MAX or not STAMP_HINT.search(line):
         return False
     m = (LOOSE_STAMP if loose else STAMP).search(line)
+    if m is None and FIELD.search(line):
+        m = DATE_ONLY_STAMP.search(line)
     if m is None:
         return False
     rest = WS.sub("", line[:m.start()] + line[m.end():])
