@@ -120,8 +120,8 @@ def is_related_header(line: str) -> bool:
 # ----------------------------------------------------------------------------- stamp lines
 
 # The date-and-time line of a post or a news item ("2024-05-10 17:46", "24-5-13 17:08 来自福建", "发表于 2小时前"):
-# a date with a time of day, a time counted back from now, or a date among labelled fields. Without a year ("05-13 17:08") only inside a list of
-# posts (``loose``): in running text "3月8日 14:30 开幕式" is an agenda line.
+# a date with a time of day, a time counted back from now, or a date among labelled fields. Without a year
+# ("05-13 17:08") only inside a list of posts (``loose``): in running text "3月8日 14:30 开幕式" is an agenda line.
 _TIME = r"(?:[01]?\d|2[0-3])[:：][0-5]\d(?:[:：][0-5]\d)?"
 _YMD = r"(?:19|20)?\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?"
 _MD = r"\d{1,2}\s*[-/月]\s*\d{1,2}\s*日?"
