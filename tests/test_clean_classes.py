@@ -379,3 +379,14 @@ def test_paragraphs_between_dated_entries_of_an_article_stay(tmp_path):
     html = f"<html><head><title>工会大事记</title></head><body><div class='main'>{''.join(entries)}</div></body></html>"
     text = _text(_clean(tmp_path, html))
     assert text.count("困难职工帮扶") == 3 and "送清凉慰问" in text and "09:30" not in text
+
+
+def test_a_form_controls_caption_is_not_text(tmp_path):
+    """A comment box's checkbox captions go with the controls they name; a label that names no control stays."""
+    form = ("<div class='box'><label><input type='checkbox'>同时转发到我的主页</label>"
+            "<label for='anon'>匿名发表这条评论</label><input id='anon' type='checkbox'></div>")
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='article'>{ARTICLE * 2}"
+            f"<p><label>附件：</label>工会工作总结全文</p>{form}</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "困难职工帮扶" in text and "附件：工会工作总结全文" in text
+    assert "同时转发" not in text and "匿名发表" not in text

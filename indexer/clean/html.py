@@ -117,7 +117,7 @@ def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
     elements, except a hidden element that holds the page's main text (see MAIN_TEXT_SHARE)."""
     doomed, hidden = [], []
     for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS:
+        if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS or _control_label(el):
             doomed.append(el)
         elif el.attrib and _hidden(el):
             hidden.append(el)
@@ -133,6 +133,12 @@ def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
         except Exception:  # a bad user selector must not stop cleaning
             continue
     _drop_all(doomed)
+
+
+def _control_label(el) -> bool:
+    """The caption of a form control (a checkbox's "同时转发", "记住我"): dropped with the control it names."""
+    return el.tag == "label" and (el.get("for") is not None or next(el.iter("input", "select", "textarea"), None)
+                                  is not None)
 
 
 def _drop_all(elements: list) -> None:
