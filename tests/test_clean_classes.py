@@ -390,3 +390,15 @@ def test_a_form_controls_caption_is_not_text(tmp_path):
     text = _text(_clean(tmp_path, html))
     assert "困难职工帮扶" in text and "附件：工会工作总结全文" in text
     assert "同时转发" not in text and "匿名发表" not in text
+
+
+def test_counters_of_what_readers_did_are_furniture(tmp_path):
+    """A platform's counters (N 人赞同, N 次播放, N 个赞), even inside the body, are not text; a number of people
+    in a sentence is."""
+    counters = ["236 人赞同了该回答", "1.2万次播放", "3 个赞", "28人收藏"]
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='article'>"
+            f"{ARTICLE}{''.join(f'<p>{c}</p>' for c in counters)}{ARTICLE}<p>全年共有1200人参加劳动竞赛。</p>"
+            "</div></body></html>")
+    text = "".join(_text(_clean(tmp_path, html)).split())
+    assert "困难职工帮扶" in text and "1200人参加" in text
+    assert not [c for c in counters if "".join(c.split()) in text]

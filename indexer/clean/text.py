@@ -61,6 +61,10 @@ def builtin_patterns() -> tuple[re.Pattern, re.Pattern]:
 
 
 SHORT_LINE = 80
+# A platform's counter of what readers did: "161 人赞同了该回答", "1.2万次播放", "3 个赞", "28人收藏".
+INTERACTION_COUNT = re.compile(
+    r"^\d+(?:\.\d+)?[万千kKwW]?(?:人|次|个|条)(?:已|都)?(?:赞同|赞|点赞|阅读|浏览|观看|播放|关注|收藏|喜欢|评论|回复|回答|"
+    r"转发|分享|投票|围观|参与|看过|在看)(?:了|过)?(?:该|这个|此)?(?:回答|文章|内容|视频|问题|话题)?$")
 
 
 class LineRules:
@@ -95,7 +99,7 @@ class LineRules:
         s = WS.sub("", line)
         if not s:
             return True
-        if len(s) <= SHORT_LINE and self.short.search(s):
+        if len(s) <= SHORT_LINE and (self.short.search(s) or INTERACTION_COUNT.match(s)):
             return True
         if self.any.search(s):
             return True
