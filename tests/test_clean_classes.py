@@ -402,3 +402,14 @@ def test_counters_of_what_readers_did_are_furniture(tmp_path):
     text = "".join(_text(_clean(tmp_path, html)).split())
     assert "困难职工帮扶" in text and "1200人参加" in text
     assert not [c for c in counters if "".join(c.split()) in text]
+
+
+def test_a_thread_shown_in_several_boxes_keeps_every_post(tmp_path):
+    """Posts in separate boxes of four, without floor numbers: no box holds most of the text, together they
+    hold it all."""
+    words = [f"第{k + 1}条：{ANSWERS[k % 3]}" for k in range(12)]
+    boxes = "".join("<div class='group'>" + "".join(_post(j % 4, words[k + j], False) for j in range(4)) + "</div>"
+                    for k in range(0, 12, 4))
+    html = f"<html><head><title>技能比武</title></head><body><div class='wrap'>{boxes}</div></body></html>"
+    text = _text(_clean(tmp_path, html))
+    assert all(w[:12] in text for w in words) and "2024-03-01" not in text

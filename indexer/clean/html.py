@@ -441,10 +441,15 @@ def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
     for i, (first, end, el, parent) in enumerate(nodes):
         if parent >= 0 and end - first >= 2 and isinstance(el.tag, str):
             groups.setdefault((parent, _kind(el)), []).append(i)
+    # running sums over the lines, so that each candidate post is measured at once, however deep the page
+    sums = [(0, 0, 0)]
+    for ln in lines:
+        stamps, chars, links = sums[-1]
+        sums.append((stamps + is_stamp_line(ln.text, loose=True), chars + ln.n, links + ln.links))
     found: list[PostList] = []
     for members in groups.values():
         if len(members) >= 2:
-            pl = _as_posts(lines, nodes, members)
+            pl = _as_posts(lines, nodes, members, sums)
             if pl is not None:
                 found.append(pl)
     found.sort(key=lambda p: (p.first, -p.end))
@@ -455,15 +460,14 @@ def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
     return outer
 
 
-def _as_posts(lines: list, nodes: list[list], members: list[int]) -> PostList | None:
+def _as_posts(lines: list, nodes: list[list], members: list[int],
+              sums: list[tuple[int, int, int]]) -> PostList | None:
     units = [(nodes[i][0], nodes[i][1]) for i in members]
     stamped = 0
     for first, end in units:
-        stamps = sum(1 for k in range(first, end) if is_stamp_line(lines[k].text, loose=True))
+        stamps, chars, links = (b - a for a, b in zip(sums[first], sums[end], strict=True))
         if stamps > MAX_STAMPS:
             return None
-        chars = sum(lines[k].n for k in range(first, end))
-        links = sum(lines[k].links for k in range(first, end))
         if stamps and links <= LINK_SHARE * chars:
             stamped += 1
     # two posts must both show a stamp; a longer list may have a few without (a deleted or pinned post)
@@ -526,18 +530,24 @@ def _chars(lines: list, pl: PostList, unit: tuple[int, int]) -> int:
     return sum(lines[k].n for k in range(*unit) if k not in pl.meta)
 
 
-def content_lines(pl: PostList, lines: list, region: tuple[int, int]) -> set[int]:
-    """The lines of the posts that are page content: none for an article's comments, every post's text for a
-    thread or a review list, the first post alone when the others are only reactions to it.
-
-    Posts holding most of the chosen region's text are the page's content; posts outside it are a thread's
-    replies when they carry floor numbers (#2, 2楼) and are mostly their own words, not links. Replies that
-    together are a small fraction of the post they answer (写得很好，收藏了) are reactions, like comments."""
+def _main_share(pl: PostList, lines: list, region: tuple[int, int]) -> float:
+    """The share of the chosen region's text that lies in the posts' span."""
     first, end = region
     total = sum(max(0.0, ln.score) for ln in lines[first:end])
     inside = sum(max(0.0, lines[k].score) for k in range(max(first, pl.first), min(end, pl.end)))
+    return inside / total if total > 0 else 0.0
+
+
+def content_lines(pl: PostList, lines: list, region: tuple[int, int], main: bool) -> set[int]:
+    """The lines of the posts that are page content: none for an article's comments, every post's text for a
+    thread or a review list, the first post alone when the others are only reactions to it.
+
+    Posts holding the main text (``main``) are the page's content; posts outside it are a thread's replies when
+    they carry floor numbers (#2, 2楼) and are mostly their own words, not links. Replies that together are a
+    small fraction of the post they answer (写得很好，收藏了) are reactions, like comments."""
+    first, end = region
     units = pl.units
-    if total > 0 and inside >= MAIN_SHARE * total:
+    if main:
         lead = _chars(lines, pl, units[0])
         replies = units[1:]
     elif pl.floors:
@@ -552,6 +562,22 @@ def content_lines(pl: PostList, lines: list, region: tuple[int, int]) -> set[int
         units = [u for u in units if u not in replies]
     return {k for a, b in units for k in range(a, b)
             if k not in pl.meta and (first <= k < end or k in pl.text)}
+
+
+def _apply_posts(lines: list, nodes: list[list], region: tuple[int, int], take: list[bool]) -> None:
+    """Let each list of posts decide for its lines (see ``content_lines``). Lists that each hold a little of the
+    main text but together most of it (a thread shown in several boxes) hold it all."""
+    lists = post_lists(lines, nodes)
+    shares = [_main_share(pl, lines, region) for pl in lists]
+    together = sum(shares) >= MAIN_SHARE
+    for pl, share in zip(lists, shares, strict=True):
+        main = share >= MAIN_SHARE or (together and share > 0)
+        posts, own = content_lines(pl, lines, region, main), pl.lines
+        for k in range(pl.first, pl.end):
+            if k in own:
+                take[k] = k in posts  # the posts' place decides, whatever their boxes are named
+            elif lines[k].score <= 0:
+                take[k] = False  # between the posts: an ad, a separator, a "load more" bar
 
 
 THREAD_BOX = re.compile(r"(?:^|[\s_-])(?:thread\w*|topic|forum\w*|bbs|floor\w*|postlist|post-?list|"
@@ -575,12 +601,9 @@ def extract(root, rules: LineRules, selectors: list[str] | tuple[str, ...] = ())
     comments = any(ln.cmt for ln in lines) and (prose < 100 or _is_thread(root))
     if comments:
         first, end = choose(lines, nodes, rules, comments=True)
-    take = [first <= k < end and (comments or not ln.cmt) for k, ln in enumerate(lines)]
-    for pl in post_lists(lines, nodes):
-        posts, own = content_lines(pl, lines, (first, end)), pl.lines
-        for k in range(pl.first, pl.end):
-            if k in own:
-                take[k] = k in posts  # the posts' place decides, whatever their boxes are named
-            elif lines[k].score <= 0:
-                take[k] = False  # between the posts: an ad, a separator, a "load more" bar
+    region = [first <= k < end and (comments or not ln.cmt) for k, ln in enumerate(lines)]
+    take = list(region)
+    _apply_posts(lines, nodes, (first, end), take)
+    if not any(take):
+        take = region  # the lists took everything: never lose the page over them
     return Extract(lines, [ln for k, ln in enumerate(lines) if take[k]], root)
