@@ -499,16 +499,20 @@ def _places(lines: list, nodes: list[list], members: list[int]) -> tuple[set[int
     """(furniture, text) lines of the posts, by their place in the post.
 
     Furniture: a place that at least two posts have and that is short (or a stamp) in (nearly) all of them.
-    Text: the place holding the most text, however short some posts are, places inside it, and any other place
-    that at least two posts have and that somewhere holds a sentence or a longer line. Headings are never
-    furniture. A place only one post has is neither."""
+    Text: the shared place holding most of the posts' words, however short some posts are, places inside it,
+    and any other place that at least two posts have and that somewhere holds a sentence or a longer line.
+    Headings are never furniture. A place only one post has is neither."""
     by_place: dict[tuple, list[int]] = {}
     owners: dict[tuple, set[int]] = {}
     for u, unit in enumerate(members):
         for k, path in _slots(nodes, unit).items():
             by_place.setdefault(path, []).append(k)
             owners.setdefault(path, set()).add(u)
-    body = max(by_place, key=lambda p: sum(lines[k].n for k in by_place[p]))
+    # the posts' text: of the places the posts share, the one with most of their own words (not links such as
+    # user names, not stamps); a place one post alone has (a first post laid out apart) cannot be it
+    shared = [p for p in by_place if len(owners[p]) >= 2] or list(by_place)
+    body = max(shared, key=lambda p: sum(lines[k].n - lines[k].links for k in by_place[p]
+                                         if not is_stamp_line(lines[k].text, loose=True)))
     meta: set[int] = set()
     text: set[int] = set(by_place[body])
     for path, ks in by_place.items():
