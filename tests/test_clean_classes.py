@@ -424,3 +424,13 @@ def test_short_replies_are_text_when_the_opening_post_is_laid_out_apart(tmp_path
     html = f"<html><head><title>技能比武</title></head><body><div class='wrap'>{posts}</div></body></html>"
     text = _text(_clean(tmp_path, html))
     assert OPENING[:20] in text and all(r in text for r in replies) and "高级会员" not in text
+
+
+def test_replies_without_floor_numbers_in_a_box_named_like_a_threads_are_content(tmp_path):
+    """Below the opening post, replies without floor numbers are a thread's when their box is named like one
+    (here a post list); the same replies in a box named otherwise are an article's comments (see above)."""
+    replies = "".join(_post(k + 1, a, floor=False) for k, a in enumerate(ANSWERS))
+    html = (f"<html><head><title>职工技能比武怎么搞</title></head><body><div class='topic-head'><h1>职工技能比武怎么搞"
+            f"</h1><p>{OPENING}</p><p>{REPORT}</p></div><div id='postlist'>{replies}</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS) and "2024-03-02" not in text

@@ -412,7 +412,7 @@ class PostList:
     units: list[tuple[int, int]]  # line ranges of the posts, in order
     meta: set[int]  # lines that are per-post furniture
     text: set[int]  # lines in the places that hold the posts' text
-    floors: bool  # the posts carry floor numbers: a thread's replies
+    floors: bool  # the posts carry floor numbers, or are named like a thread's: a thread's replies
 
     @property
     def lines(self) -> set[int]:
@@ -477,7 +477,16 @@ def _as_posts(lines: list, nodes: list[list], members: list[int],
     floors = sum(1 for first, end in units if any(
         lines[k].n <= FLOOR_LINE_MAX and FLOOR.search(lines[k].text) for k in range(first, end)))
     meta, text = _places(lines, nodes, members)
-    return PostList(units, meta, text, floors * 2 >= len(units))
+    return PostList(units, meta, text, floors * 2 >= len(units) or _named_thread(nodes, members))
+
+
+def _named_thread(nodes: list[list], members: list[int]) -> bool:
+    """The posts, their box or the box around it are named like a thread's (postlist, thread, floor, forum)."""
+    parent = nodes[members[0]][3]
+    around = [nodes[i][2] for i in members] + [nodes[parent][2]]
+    if nodes[parent][3] >= 0:
+        around.append(nodes[nodes[parent][3]][2])
+    return any(THREAD_BOX.search((el.get("class") or "") + " " + (el.get("id") or "")) for el in around)
 
 
 def _slots(nodes: list[list], unit: int) -> dict[int, tuple]:
@@ -547,8 +556,9 @@ def content_lines(pl: PostList, lines: list, region: tuple[int, int], main: bool
     thread or a review list, the first post alone when the others are only reactions to it.
 
     Posts holding the main text (``main``) are the page's content; posts outside it are a thread's replies when
-    they carry floor numbers (#2, 2楼) and are mostly their own words, not links. Replies that together are a
-    small fraction of the post they answer (写得很好，收藏了) are reactions, like comments."""
+    they carry floor numbers (#2, 2楼) or are named like a thread's, and are mostly their own words, not links.
+    Replies that together are a small fraction of the post they answer (写得很好，收藏了) are reactions, like
+    comments."""
     first, end = region
     units = pl.units
     if main:
