@@ -392,7 +392,8 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
 # counters, reply and like buttons) is the post's furniture, and the part that varies is its text.
 #
 # Whether a list is content (a thread, a review list) or an article's comments is decided by where the page's
-# main text is (``content_lines``): posts that hold it, or that carry floor numbers, are a thread.
+# main text is (``content_lines``): posts that hold it, or that carry floor numbers or are named like a thread's,
+# are a thread; replies that are only a few words next to the post they answer are reactions, like comments.
 
 DIGITS = re.compile(r"\d+")
 # A floor number: "#3", "3楼", or the names forums give the first floors.
@@ -441,15 +442,16 @@ def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
     for i, (first, end, el, parent) in enumerate(nodes):
         if parent >= 0 and end - first >= 2 and isinstance(el.tag, str):
             groups.setdefault((parent, _kind(el)), []).append(i)
+    stamp = [is_stamp_line(ln.text, loose=True) for ln in lines]
     # running sums over the lines, so that each candidate post is measured at once, however deep the page
     sums = [(0, 0, 0)]
-    for ln in lines:
+    for ln, stamped in zip(lines, stamp, strict=True):
         stamps, chars, links = sums[-1]
-        sums.append((stamps + is_stamp_line(ln.text, loose=True), chars + ln.n, links + ln.links))
+        sums.append((stamps + stamped, chars + ln.n, links + ln.links))
     found: list[PostList] = []
     for members in groups.values():
         if len(members) >= 2:
-            pl = _as_posts(lines, nodes, members, sums)
+            pl = _as_posts(lines, nodes, members, (stamp, sums))
             if pl is not None:
                 found.append(pl)
     found.sort(key=lambda p: (p.first, -p.end))
@@ -461,7 +463,10 @@ def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
 
 
 def _as_posts(lines: list, nodes: list[list], members: list[int],
-              sums: list[tuple[int, int, int]]) -> PostList | None:
+              measures: tuple[list[bool], list[tuple[int, int, int]]]) -> PostList | None:
+    """The blocks ``members`` as a list of posts, or None when they are not posts. ``measures``: whether each line
+    is a stamp, and running sums of stamps, characters and link characters over the lines."""
+    stamp, sums = measures
     units = [(nodes[i][0], nodes[i][1]) for i in members]
     stamped = 0
     for first, end in units:
@@ -476,7 +481,7 @@ def _as_posts(lines: list, nodes: list[list], members: list[int],
         return None
     floors = sum(1 for first, end in units if any(
         lines[k].n <= FLOOR_LINE_MAX and FLOOR.search(lines[k].text) for k in range(first, end)))
-    meta, text = _places(lines, nodes, members)
+    meta, text = _places(lines, nodes, members, stamp)
     return PostList(units, meta, text, floors * 2 >= len(units) or _named_thread(nodes, members))
 
 
@@ -504,7 +509,7 @@ def _slots(nodes: list[list], unit: int) -> dict[int, tuple]:
     return place
 
 
-def _places(lines: list, nodes: list[list], members: list[int]) -> tuple[set[int], set[int]]:
+def _places(lines: list, nodes: list[list], members: list[int], stamp: list[bool]) -> tuple[set[int], set[int]]:
     """(furniture, text) lines of the posts, by their place in the post.
 
     Furniture: a place that at least two posts have and that is short (or a stamp) in (nearly) all of them.
@@ -520,8 +525,7 @@ def _places(lines: list, nodes: list[list], members: list[int]) -> tuple[set[int
     # the posts' text: of the places the posts share, the one with most of their own words (not links such as
     # user names, not stamps); a place one post alone has (a first post laid out apart) cannot be it
     shared = [p for p in by_place if len(owners[p]) >= 2] or list(by_place)
-    body = max(shared, key=lambda p: sum(lines[k].n - lines[k].links for k in by_place[p]
-                                         if not is_stamp_line(lines[k].text, loose=True)))
+    body = max(shared, key=lambda p: sum(lines[k].n - lines[k].links for k in by_place[p] if not stamp[k]))
     meta: set[int] = set()
     text: set[int] = set(by_place[body])
     for path, ks in by_place.items():
@@ -530,7 +534,7 @@ def _places(lines: list, nodes: list[list], members: list[int]) -> tuple[set[int
             continue
         if len(owners[path]) < 2:
             continue  # one post's own extra (a signature, a badge): neither, the chosen region decides
-        short = sum(1 for k in ks if is_stamp_line(lines[k].text, loose=True) or (
+        short = sum(1 for k in ks if stamp[k] or (
             lines[k].n <= META_MAX and not lines[k].htag and not SENTENCE_MARK.search(lines[k].text)))
         if short >= META_SHARE * len(ks):  # a user name with a "；" in it does not make a place text
             meta.update(ks)
