@@ -418,10 +418,10 @@ def test_a_thread_shown_in_several_boxes_keeps_every_post(tmp_path):
 def test_short_replies_are_text_when_the_opening_post_is_laid_out_apart(tmp_path):
     """The opening post's words sit in a box of their own kind, the replies' words are short: the replies'
     place, shared by the posts, is still their text and not furniture like a user name or a button."""
-    replies = ("同意楼主，我们厂也这样搞", "技能比武要有实操考核", "奖金最好按名次拉开档次", "请问评委从哪里请")
+    replies = ("我们厂也这样搞", "技能比武要有实操考核", "奖金最好按名次拉开档次", "请问评委从哪里请")
     first = _post(0, OPENING).replace("<div class='words'>", "<div class='opening-words'>")
     posts = first + "".join(_post(k % 3 + 1, r) for k, r in enumerate(replies))
-    html = f"<html><head><title>技能比武</title></head><body><div class='wrap'>{posts}</div></body></html>"
+    html = f"<html><head><title>经验交流</title></head><body><div class='wrap'>{posts}</div></body></html>"
     text = _text(_clean(tmp_path, html))
     assert OPENING[:20] in text and all(r in text for r in replies) and "高级会员" not in text
 
