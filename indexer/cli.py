@@ -159,7 +159,9 @@ def search(query, as_json, limit, page, sort, index_dir, config_path):
     if as_json:
         click.echo(json.dumps(result_to_json(result), ensure_ascii=False, indent=1))
         return
-    click.echo(f"{result.total} results ({result.took_ms:.0f} ms)" + (f" — {result.notice}" if result.notice else ""))
+    about = "about " if result.total_estimated else ""
+    click.echo(f"{about}{result.total} documents, {result.total_sections} sections ({result.took_ms:.0f} ms)"
+               + (f" — {result.notice}" if result.notice else ""))
     for i, hit in enumerate(result.hits, (page - 1) * limit + 1):
         r = hit.record
         similar = f"  [+{hit.similar} similar]" if hit.similar else ""

@@ -124,7 +124,7 @@ class Hit:
 @dataclass
 class SearchResult:
     query: str
-    total: int
+    total: int  # documents found (near-copies folded): the count every face shows
     page: int
     per_page: int
     hits: list[Hit] = field(default_factory=list)
@@ -135,11 +135,14 @@ class SearchResult:
     corrected: str | None = None  # the suggestion whose results are shown, when the query itself found nothing
     partial: bool = False  # fell back to any-word matching
     incomplete: bool = False  # some index node did not answer: results may be missing (sphinx backend)
+    total_sections: int = 0  # the sections found in those documents (the unit of ``group=section`` lists)
     total_estimated: bool = False  # a broad query: total and facet counts extrapolated from the first matches
+    grouped: bool = True  # the list shows documents (else sections: ``group=section``)
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+        listed = self.total if self.grouped else self.total_sections
+        return max(1, -(-listed // self.per_page)) if self.per_page else 1
 
 
 def page_key(source: str) -> str:

@@ -24,7 +24,7 @@ NEAR_DUPLICATE = 0.6  # Jaccard of character 4-gram sets above which two section
 CONTAINED = 0.85  # share of the shorter section's 4-grams found in the other: a copy inside a longer section
 COLLAPSE_WINDOW, MAX_WINDOW = 150, 3000
 RESULT_CACHE = 128  # answers kept per process (a page of results with its records: about 50 KB each)
-SUPPLEMENT_BELOW = 10  # fewer all-words matches than this → add any-word matches after them
+SUPPLEMENT_BELOW = 10  # fewer documents with all the words than this → add any-word matches after them
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,32 @@ class SearchOptions:
 
 
 def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
-    """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count).
+    """Fold near-copies of an earlier (better-ranked) hit into it; returns (hit, similar count)."""
+    keepers = copy_targets(hits)
+    similar = {i: 0 for i, k in enumerate(keepers) if k == i}
+    for i, k in enumerate(keepers):
+        if k != i:
+            similar[k] += 1
+    return [(hits[k], n) for k, n in similar.items()]
+
+
+_TARGETS = LRU(4 * 1024 * 1024)  # a query folds the same list several times (counts, notice, page): once is enough
+
+
+def copy_targets(hits: list[RawHit]) -> list[int]:
+    """For each hit, the index of the hit it is a near-copy of (an earlier, better-ranked one), or its own."""
+    if any(h._sketch is None for h in hits):  # sketches made from records: no cheap key
+        return _copy_targets(hits)
+    key = tuple((h.id, h.duplicate_of, h._sketch) for h in hits)  # the text's sketch: an update changes it
+    found = _TARGETS.get(key)
+    if found is None:
+        found = _copy_targets(hits)
+        _TARGETS.put(key, found, 64 * len(hits) + 100)
+    return found
+
+
+def _copy_targets(hits: list[RawHit]) -> list[int]:
+    """copy_targets, computed.
 
     Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). How many
     0-mod-4 grams every two hits share comes from one matrix product; a hit is compared exactly (with C set
@@ -50,7 +75,7 @@ def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
     n0 = np.array([len(z) for z in zeros], dtype=np.int64)
     shared = _shared_counts(zeros)
     kept: list[int] = []  # indices of the hits kept, in rank order
-    similar: dict[int, int] = {}
+    targets: list[int] = []
     target_of: dict[str, int] = {}  # hit id → index of the kept hit it belongs to
     for i, hit in enumerate(hits):
         target = target_of.get(hit.duplicate_of) if hit.duplicate_of else None
@@ -69,13 +94,13 @@ def collapse(hits: list[RawHit]) -> list[tuple[RawHit, int]]:
                     target = k
                     break
         if target is not None:
-            similar[target] += 1
+            targets.append(target)
             target_of[hit.id] = target
             continue
         kept.append(i)
-        similar[i] = 0
+        targets.append(i)
         target_of[hit.id] = i
-    return [(hits[k], similar[k]) for k in kept]
+    return targets
 
 
 def _shared_counts(grams: list[np.ndarray]) -> np.ndarray:
@@ -265,6 +290,57 @@ def _fold(hits: list[RawHit], options: SearchOptions):
     return grouped, members, folded
 
 
+@dataclass
+class _Counts:
+    sections: int
+    documents: int
+    facets: dict[str, dict[str, int]]
+    approximate: bool  # matches beyond the window where copies were folded: they may hold more copies
+
+
+def _count(raw: RawResult, options: SearchOptions) -> _Counts:
+    """Sections and documents found, near-copies folded, and the documents per facet value: every face counts
+    documents, with the sections inside. Copies are folded over the first window of matches (collapse is
+    greedy in rank order, so that window folds the same way whatever follows it): the counts are the same on
+    every page and for every page size. A document is gone when each of its sections there is a copy."""
+    window = raw.hits[:COLLAPSE_WINDOW]
+    keepers = copy_targets(window) if options.collapse else list(range(len(window)))
+    copies = sum(1 for i, k in enumerate(keepers) if k != i)
+    kept_docs = {window[i].doc_id for i, k in enumerate(keepers) if k == i}
+    gone: dict[str, list[tuple[RawHit, RawHit]]] = {}
+    for i, k in enumerate(keepers):
+        if window[i].doc_id not in kept_docs:
+            gone.setdefault(window[i].doc_id, []).append((window[i], window[k]))
+    # Past the window, copies are assumed as frequent as in it (the counts are then said to be approximate).
+    approximate = options.collapse and raw.total > len(window)
+    scale = raw.total / len(window) if approximate else 1.0
+    if raw.documents < 0:  # the backend did not count documents: those of the window, and the rest as sections
+        documents = len(kept_docs) + max(0, raw.total - len(window))
+    else:
+        documents = max(len(kept_docs), raw.documents - round(len(gone) * scale))
+    return _Counts(max(0, raw.total - round(copies * scale)), documents, _facets_without_copies(raw.facets, gone),
+                   approximate)
+
+
+def _facets_without_copies(facets: dict[str, dict[str, int]], gone: dict[str, list[tuple[RawHit, RawHit]]]):
+    """A document folded away as a copy leaves a facet value's count when every section it was folded into
+    has that value too: clicking the value folds it the same way (else the click shows it, and it stays)."""
+    if not gone:
+        return facets
+    out = {name: dict(values) for name, values in facets.items()}
+    for pairs in gone.values():
+        for name, values in out.items():
+            value = pairs[0][0].facet_values()[name]
+            if values.get(value) and all(keeper.facet_values()[name] == value for _, keeper in pairs):
+                values[value] -= 1
+    return {name: {v: n for v, n in sorted(values.items(), key=lambda kv: -kv[1]) if n}
+            for name, values in out.items()}
+
+
+def _sections_shown(hits: list[RawHit], options: SearchOptions) -> int:
+    return len(collapse(hits)) if options.collapse else len(hits)
+
+
 def warm_up(store: Backend) -> None:
     """Do once, before serving, what the first queries would otherwise pay for: the did-you-mean vocabulary
     (about a second at 10,000 pages), the table of suggestions as you type (indexer.suggest) and jieba's
@@ -304,7 +380,7 @@ def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: 
     page = max(1, options.page)
     per_page = max(1, options.per_page)
     pq = parse_query(text, store.analyzer, max_query_chars)
-    result = SearchResult(query=text, total=0, page=page, per_page=per_page)
+    result = SearchResult(query=text, total=0, page=page, per_page=per_page, grouped=options.group)
     if pq.is_empty:
         result.took_ms = (time.perf_counter() - started) * 1000
         return result
@@ -329,15 +405,10 @@ def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: 
             notice = f"没有找到“{text.strip()}”的结果，以下为“{result.suggestion}”的结果" + \
                 (f"；{fixed_notice}" if fixed_notice else "")
     result.incomplete, result.notice = bool(raw.incomplete), notice
-    result.facets = raw.facets
-    result.total_estimated = raw.estimated
-    grouped, members, folded = _fold(raw.hits, options)
-    if len(raw.hits) > COLLAPSE_WINDOW and options.collapse:
-        # A deep page fetched a longer window; `total` still counts the copies folded in the first window, so it
-        # is the same on every page and for every page size. (Collapse is greedy in rank order: the first
-        # window folds the same way whatever follows it.)
-        folded = _fold(raw.hits[:COLLAPSE_WINDOW], options)[2]
-    result.total = max(0, raw.total - folded)
+    grouped, members, _ = _fold(raw.hits, options)
+    counts = _count(raw, options)
+    result.total_sections, result.total, result.facets = counts.sections, counts.documents, counts.facets
+    result.total_estimated = raw.estimated or counts.approximate
 
     def make_hit(hit: RawHit, similar: int, also=()) -> Hit:
         snippet = ""
@@ -355,26 +426,31 @@ def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: 
 
 def _match(store: Backend, pq: ParsedQuery, fetch: int, sort: str, filters: dict, options: SearchOptions):
     """The raw hits of a plan: sections with all its words and, when they make fewer than SUPPLEMENT_BELOW
-    results (copies folded), the any-word supplement after them. Returns (raw result, how many results all
-    the words give, the notice to show or None)."""
+    documents (copies folded), the any-word supplement after them. Whether to add it is decided without the
+    filters, so a filter only narrows what the unfiltered search shows: a facet value's count is what its
+    click gives. Returns (raw result, how many documents all the words give without filters, the notice)."""
     raw = store.search(pq, fetch, sort=sort, filters=filters)
-    all_words = raw.total if raw.total > len(raw.hits) else len(_fold(raw.hits, options)[0])
+    found = _count(raw, options).documents  # documents, grouped or not: one rule for every face
+    all_words = found if not filters else _count(store.search(pq, fetch, sort=sort), options).documents
     notice = None
     if all_words < SUPPLEMENT_BELOW and _relaxable(pq):
         extra = store.search(pq, fetch, any_match=True, sort=sort, filters=filters)
         seen = {h.id for h in raw.hits}
         merged = raw.hits + [h for h in extra.hits if h.id not in seen]
-        if len(_fold(merged, options)[0]) > all_words:
-            notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not all_words else
-                      f"同时包含所有词的结果只有 {all_words} 条，其后为包含部分词的结果")
-            if not all_words and len(extra.backed_off) == 1 and len(pq.must) == 1:  # one word, found by its parts
+        more = _sections_shown(merged, options) > _sections_shown(raw.hits, options)  # the same for every face
+        if more:
+            notice = ("没有同时包含所有词的结果，以下为包含部分词的结果" if not found else
+                      f"同时包含所有词的文档只有 {found} 篇，其后为包含部分词的结果")
+            if not found and len(extra.backed_off) == 1 and len(pq.must) == 1:  # one word, found by its parts
                 word, parts = extra.backed_off[0]
                 notice = f"没有找到“{word}”，以下为包含“{'、'.join(parts)}”的结果"
             elif extra.backed_off:
                 notice += "（" + "；".join(f"“{word}”按“{'、'.join(parts)}”查找"
                                           for word, parts in extra.backed_off) + "）"
+        if more or filters:
             raw = RawResult(max(extra.total, raw.total), merged, extra.facets, raw.incomplete or extra.incomplete,
-                            estimated=raw.estimated or extra.estimated, backed_off=extra.backed_off)
+                            estimated=raw.estimated or extra.estimated, backed_off=extra.backed_off,
+                            documents=max(extra.documents, raw.documents))
     return raw, all_words, notice
 
 
@@ -388,7 +464,8 @@ def hit_to_json(hit: Hit) -> dict:
 
 
 def result_to_json(result: SearchResult) -> dict:
-    return {"ok": True, "query": result.query, "total": result.total, "page": result.page,
+    return {"ok": True, "query": result.query, "total": result.total, "total_sections": result.total_sections,
+            "page": result.page,
             "per_page": result.per_page, "took_ms": round(result.took_ms, 1), "partial": result.partial,
             "incomplete": result.incomplete, "total_estimated": result.total_estimated,
             "notice": result.notice, "suggestion": result.suggestion, "corrected": result.corrected,

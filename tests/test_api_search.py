@@ -18,7 +18,8 @@ def test_search_envelope(client):
     data = get_json(client, f"/api/search?q={QUERY}")
     assert data["ok"] is True
     assert data["query"] == QUERY and data["page"] == 1 and data["per_page"] == 10
-    assert data["total"] >= len(data["results"]) > 0
+    assert data["total_sections"] >= len(data["results"]) > 0  # group=section (the default) lists sections
+    assert 0 < data["total"] <= data["total_sections"]  # total counts their documents
     assert set(data["facets"]) == {"year", "site", "org_type"}
     hit = data["results"][0]
     assert "<mark>" in hit["snippet"]
@@ -37,7 +38,7 @@ def test_pages_do_not_overlap_and_cover_total(client):
         pages += 1
         assert pages <= first["pages"]
     assert len(seen) == len(set(seen)), "a result appeared on two pages"
-    assert len(seen) == first["total"]
+    assert len(seen) == first["total_sections"]
 
 
 def test_per_page_limits(client):

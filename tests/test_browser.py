@@ -120,7 +120,7 @@ def test_search_highlights_and_opens_a_document(sites, page):
     page.wait_for_url(re.compile(r"/search\?q="))
     assert page.input_value("#q") == QUERY  # the query stays in the box and the URL
     expect(page.locator(".hit mark").first).to_be_visible()
-    expect(page.locator(".summary")).to_contain_text("条结果")
+    expect(page.locator(".summary")).to_contain_text("篇文档")
     title = page.locator(".hit a.title").first
     expect(page.locator(".hit").first.locator(".path")).to_have_text(top["heading_path"])
     title.click()
@@ -200,7 +200,7 @@ def test_widget_searches_from_an_allowed_origin(sites, page):
     box.press("Enter")
     hits = page.locator("#union-search li.us-hit")
     expect(hits).to_have_count(3)
-    expect(page.locator("#union-search .us-status")).to_contain_text("条结果")
+    expect(page.locator("#union-search .us-status")).to_contain_text("篇文档")
     expect(hits.first.locator("mark").first).to_be_visible()
     hrefs = page.locator("#union-search a.us-title").evaluate_all("els => els.map(e => e.href)")
     assert len(hrefs) == 3 and all(h.startswith(app + "/doc/") for h in hrefs), hrefs
@@ -282,12 +282,12 @@ TYPED = "zgzj"  # pinyin initials of QUERY (职工之家)
 
 
 def site_summary(page, app: str, q: str) -> tuple[str, str]:
-    """(total, notice) the site's results page shows for ``q``."""
+    """(the count, notice) the site's results page shows for ``q``: "N 篇文档，共 M 个段落"."""
     html = page.request.get(f"{app}/search?q={q}").text()
-    total = re.search(r'<strong class="total">(\d+)</strong>', html)
+    total = re.search(r'<strong class="total">(\d+)</strong> (篇文档，共 \d+ 个段落)', html)
     notice = re.search(r'<p class="notice">([^<]*)</p>', html)
     assert total, html[:300]
-    return total.group(1), notice.group(1) if notice else ""
+    return f"{total.group(1)} {total.group(2)}", notice.group(1) if notice else ""
 
 
 def test_site_box_suggests_as_you_type_and_the_keyboard_chooses(sites, page):
@@ -342,7 +342,7 @@ def test_iframe_box_suggests_and_keeps_its_page_size(sites, page):
     box.press("Enter")
     page.wait_for_url(re.compile(r"/embed\?q=.*per_page=3|/embed\?per_page=3&q="))
     expect(page.locator(".hit")).to_have_count(3)
-    assert page.locator(".total").text_content() == site_summary(page, app, QUERY)[0]
+    assert page.locator(".total").text_content() == site_summary(page, app, QUERY)[0].split()[0]
 
 
 def test_widget_suggests_and_counts_as_the_site_does(sites, page):
@@ -366,7 +366,7 @@ def test_widget_suggests_and_counts_as_the_site_does(sites, page):
     box.press("Enter")
     expect(box).to_have_value(QUERY)
     expect(listbox).to_be_hidden()
-    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total} 条结果")
+    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total}")
     expect(page.locator("#union-search li.us-hit")).to_have_count(3)
 
 
@@ -378,14 +378,14 @@ def test_widget_shows_did_you_mean_and_the_partial_match_notice(sites, page):
     box = page.locator("#union-search input[type=search]")
     box.fill("丰富多采")
     box.press("Enter")
-    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total} 条结果")
+    expect(page.locator("#union-search .us-status")).to_have_text(f"找到 {total}")
     expect(page.locator("#union-search .us-notice:not(.us-dym)")).to_have_text(notice)
     fix = page.locator("#union-search .us-dym button")
     expect(fix).to_have_text("丰富多彩")
     fix.click()
     expect(box).to_have_value("丰富多彩")
     expect(page.locator("#union-search .us-status")).to_have_text(
-        f"找到 {site_summary(page, app, '丰富多彩')[0]} 条结果")
+        f"找到 {site_summary(page, app, '丰富多彩')[0]}")
     expect(page.locator("#union-search .us-dym")).to_be_hidden()
 
 

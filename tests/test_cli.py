@@ -85,7 +85,8 @@ def test_search_text_output_from_the_installed_command(cli_index):
     proc = run("search", "职工之家", "--index", tmp / "index")
     assert proc.returncode == 0, proc.stderr
     first = proc.stdout.splitlines()[0]
-    assert first.split()[1] == "results" and int(first.split()[0]) > 0, first
+    words = first.split()
+    assert words[1] == "documents," and words[3] == "sections" and 0 < int(words[0]) <= int(words[2]), first
 
 
 def test_clean_json_of_a_seed(runner):

@@ -45,7 +45,7 @@ def test_only_shown_hits_read_their_record(store, monkeypatch):
     real = whoosh_store.load_record
     monkeypatch.setattr(whoosh_store, "load_record", lambda s, d: loads.append(d) or real(s, d))
     result = search(store, "工会", SearchOptions(per_page=5))
-    assert len(result.hits) == 5 and result.total > 50
+    assert len(result.hits) == 5 and result.total_sections > 50
     assert len(loads) <= 5 + 3 * 5  # the shown hits (and their grouped sections), not the whole window
 
 

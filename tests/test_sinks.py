@@ -83,7 +83,7 @@ def assert_inert(markup: str, where: str) -> None:
 
 def search_json(client, q="职工之家", at_least=3):
     body = client.get(f"/api/search?q={q}&per_page=50&group=section").get_json()
-    assert body["ok"] and body["total"] >= at_least, body
+    assert body["ok"] and body["total_sections"] >= at_least, body
     return body
 
 

@@ -50,7 +50,8 @@ QUERIES = ["职工之家", '"职工之家"', "职代会", "職工之家", "女�
 def test_same_matches_totals_and_facets(text, store, sphinx_store):
     whoosh, sphinx = search(store, text, ALL), search(sphinx_store, text, ALL)
     assert (sphinx.total, sphinx.facets, sphinx.partial) == (whoosh.total, whoosh.facets, whoosh.partial)
-    if whoosh.total <= ALL.per_page:  # beyond one page the order (ranking) decides which ids are fetched
+    assert sphinx.total_sections == whoosh.total_sections
+    if whoosh.total_sections <= ALL.per_page:  # beyond one page the order (ranking) decides which ids are fetched
         assert {h.record.id for h in sphinx.hits} == {h.record.id for h in whoosh.hits}
 
 
@@ -64,7 +65,9 @@ def test_search_json_has_the_same_shape(backend, store):
     data = result_to_json(search(backend, "职工之家", SearchOptions(per_page=5)))
     reference = result_to_json(search(store, "职工之家", SearchOptions(per_page=5)))
     assert data.keys() == reference.keys()
-    assert data["total"] == reference["total"] and len(data["results"]) == 5
+    # Folded near-copies can take a whole document away or not, depending on which copy ranks first, so the
+    # document totals are compared without folding (test_same_matches_totals_and_facets); the sections here.
+    assert data["total_sections"] == reference["total_sections"] and len(data["results"]) == 5
     assert [r.keys() for r in data["results"]] == [r.keys() for r in reference["results"]]
     json.dumps(data, ensure_ascii=False)
     ours = {r["id"]: r["snippet"] for r in data["results"]}

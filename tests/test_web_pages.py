@@ -80,7 +80,7 @@ def test_every_page_links_opensearch_and_only_our_own_scripts(client):
 
 def test_results_page_shows_total_time_marks_paths_and_meta(client):
     html = text(client.get(f"/search?q={QUERY}"))
-    assert re.search(r"找到 <strong class=\"total\">\d+</strong> 条结果（用时 \d+ 毫秒）", html)
+    assert re.search(r"找到 <strong class=\"total\">\d+</strong> 篇文档，共 \d+ 个段落（用时 \d+ 毫秒）", html)
     assert f"<mark>{QUERY}</mark>" in html
     assert 'class="path"' in html and 'class="site"' in html and "<time>" in html
     assert f'value="{QUERY}"' in html  # the query stays in the box (and the URL)

@@ -70,7 +70,10 @@ SCHEMAS: dict = {
     "SearchResponse": _obj({
         "ok": {"const": True},
         "query": {"type": "string", "description": "The query as searched (cut to the maximum length)."},
-        "total": {"type": "integer", "minimum": 0, "description": "All matching results, over every page."},
+        "total": {"type": "integer", "minimum": 0, "description": "Documents found, over every page (near-copies "
+                  "folded): the count the site, /embed, the widget and the CLI show."},
+        "total_sections": {"type": "integer", "minimum": 0, "description": "The sections found in those "
+                           "documents: what `group=section` lists page by page."},
         "page": {"type": "integer", "minimum": 1},
         "per_page": {"type": "integer", "minimum": 1},
         "pages": {"type": "integer", "minimum": 1, "description": "Number of pages (at least 1)."},
@@ -86,7 +89,8 @@ SCHEMAS: dict = {
         "corrected": _nullable("string", "When the query found nothing and its suggestion finds something: the "
                                "suggestion, whose results are shown instead (the notice says so)."),
         "facets": {"type": "object", "additionalProperties": False, "required": ["year", "site", "org_type"],
-                   "description": "Counts of matching sections per filter value, most frequent first.",
+                   "description": "Matching documents per filter value (what `total` becomes with that "
+                   "filter), most frequent first.",
                    "properties": {"year": COUNTS, "site": COUNTS, "org_type": COUNTS}},
         "results": {"type": "array", "items": {"$ref": "#/components/schemas/Result"}},
         "next_url": _nullable("string", "Absolute URL of the next page, or null on the last page.", format="uri"),

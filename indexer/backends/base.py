@@ -46,13 +46,14 @@ class RawHit:
     """One match as a backend returns it. The keys that collapse and grouping need come first and cheaply;
     the stored record (the section's whole text) is read only for the hits that are shown."""
 
-    __slots__ = ("id", "doc_id", "duplicate_of", "score", "terms", "_sketch", "_record", "_load")
+    __slots__ = ("id", "doc_id", "duplicate_of", "score", "terms", "_sketch", "_record", "_load", "_facets")
 
     def __init__(self, id: str, doc_id: str, duplicate_of: str | None, score: float, terms: Iterable[str] = (),
-                 sketch: bytes | None = None, record: SectionRecord | None = None, load=None):
+                 sketch: bytes | None = None, record: SectionRecord | None = None, load=None, facets=None):
         self.id, self.doc_id, self.duplicate_of = id, doc_id, duplicate_of
         self.score, self.terms = score, set(terms)
         self._sketch, self._record, self._load = sketch, record, load
+        self._facets = facets  # () -> {facet: value}, cheaper than the record (counting needs it of a few hits)
 
     @classmethod
     def of(cls, record: SectionRecord, score: float, terms: Iterable[str] = ()) -> RawHit:
@@ -65,6 +66,13 @@ class RawHit:
             self._record = self._load()
         return self._record
 
+    def facet_values(self) -> dict[str, str]:
+        """The section's value of each facet (FACETS; "" when it has none)."""
+        if self._facets is not None:
+            return self._facets()
+        r = self.record
+        return {"year": str(r.year or ""), "site": r.site or "", "org_type": r.org_type or ""}
+
     def sketch(self) -> Sketch:
         if self._sketch is None:
             self._sketch = make_sketch(self.record.text)
@@ -73,13 +81,14 @@ class RawHit:
 
 @dataclass
 class RawResult:
-    total: int
+    total: int  # matching sections
     hits: list[RawHit]
-    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)  # documents per value (what a click shows)
     incomplete: bool = False  # some shard did not answer (distributed backends only)
     estimated: bool = False  # total (and facets) estimated from the first COUNT_EXACT matches
     # any-word searches: (typed word, its back-off words) for each word that matched nothing by itself
     backed_off: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    documents: int = -1  # the documents those sections belong to (-1: not counted)
 
 
 class Sink(Protocol):

@@ -242,7 +242,8 @@
     if (!data.results.length) {
       status.textContent = data.page > 1 ? "没有更多结果" : "没有找到与“" + q + "”相关的段落，试试更短的词。";
     } else {
-      status.textContent = "找到" + (data.total_estimated ? "约" : "") + " " + data.total + " 条结果";
+      status.textContent = "找到" + (data.total_estimated ? "约" : "") + " " + data.total + " 篇文档，共 " +
+        data.total_sections + " 个段落";
     }
     // Links carry the query whose results these are (the corrected one when the search fell back to it).
     var shown = data.corrected || q;

@@ -97,6 +97,21 @@ class SphinxRawResult(RawResult):
     warnings: list[str] = field(default_factory=list)
 
 
+def _document_counts(rows, meta: dict) -> tuple[int, dict[str, dict[str, int]], bool]:
+    """(documents, documents per facet value, estimated) from one row per matching document: exact up to
+    MAX_MATCHES documents, scaled by the share seen beyond (as the Whoosh backend estimates)."""
+    documents = int(meta.get("total_found", len(rows)))
+    scale = documents / len(rows) if rows and documents > len(rows) else 1.0
+    counts: dict[str, dict[str, int]] = {}
+    for i, name in enumerate(FACETS, 1):
+        tally: dict[str, int] = {}
+        for row in rows:
+            if row[i] not in (None, "", 0):
+                tally[str(row[i])] = tally.get(str(row[i]), 0) + 1
+        counts[name] = {k: round(v * scale) for k, v in sorted(tally.items(), key=lambda kv: -kv[1])}
+    return documents, counts, scale > 1.0
+
+
 # ---- rows ------------------------------------------------------------------------------------------------------
 
 
@@ -493,10 +508,11 @@ class SphinxStore(GenerationFiles):
         sql = (f"SELECT {', '.join(SELECT_ATTRS)}, WEIGHT() AS w FROM {dist} WHERE {where_sql} "
                f"ORDER BY {order} LIMIT 0, {limit} OPTION max_matches={max(MAX_MATCHES, limit)}, {self._ranker()}; "
                "SHOW META")
-        if facets:
-            sql += (f"; SELECT id FROM {dist} WHERE {where_sql} LIMIT 0, 1 OPTION ranker=none"
-                    + "".join(f" FACET {f} ORDER BY COUNT(*) DESC LIMIT {MAX_MATCHES}" for f in FACETS))
-            args = args + args
+        # Then the matching documents, one row each (year, site and organisation type are the document's),
+        # and their number: what every face counts and each facet value's click shows.
+        sql += (f"; SELECT doc_id, {', '.join(FACETS)} FROM {dist} WHERE {where_sql} GROUP BY doc_id "
+                f"LIMIT 0, {MAX_MATCHES} OPTION ranker=none, max_matches={MAX_MATCHES}; SHOW META")
+        args = args + args
 
         def run(cur):
             cur.execute(sql, args)
@@ -506,6 +522,8 @@ class SphinxStore(GenerationFiles):
             return sets
 
         sets = self._read(run)
+        if _agents_failed([v for k, v in sets[1] if k == "warning"]):
+            sets = self._read(run)  # a mirror that just died is marked by the failed query: ask once more
         meta: dict[str, str] = {}
         warnings = []
         for key, value in sets[1]:
@@ -514,13 +532,10 @@ class SphinxStore(GenerationFiles):
             meta.setdefault(key, value)
         terms = pq.highlight_terms()  # Sphinx does not say which words a hit matched
         hits = [RawHit.of(record_of(row_dict(r)), float(r[-1]) / 1000.0, terms) for r in sets[0]]
-        counts: dict[str, dict[str, int]] = {}
-        if facets:
-            for name, rows in zip(FACETS, sets[3:6], strict=False):
-                counts[name] = {str(k): int(v) for k, v in sorted(rows, key=lambda kv: -int(kv[1]))
-                                if k not in (None, "", 0)}
         total = int(meta.get("total_found", len(hits)))
-        return SphinxRawResult(total, hits, counts, incomplete=_agents_failed(warnings), warnings=warnings)
+        documents, counts, estimated = _document_counts(sets[2], dict((k, v) for k, v in sets[3]))
+        return SphinxRawResult(total, hits, counts if facets else {}, incomplete=_agents_failed(warnings),
+                               warnings=warnings, documents=documents, estimated=estimated)
 
     def document(self, doc_id: str) -> list[SectionRecord]:
         """The sections of one document, in order ([] if the id is unknown)."""

@@ -672,16 +672,51 @@ def _matcher_scores(searcher, q: wq.Query, docnums: np.ndarray) -> np.ndarray:
     return out
 
 
-def facet_counts(searcher, docnums: np.ndarray, fields: dict[str, str]) -> dict[str, dict[str, int]]:
-    """Counts per value of each facet column over the matches (empty values left out), most frequent first."""
+def column_documents(leaf) -> np.ndarray:
+    """The document each section of a segment belongs to, as an ordinal within the segment. A page's sections
+    are written together, document by document and each in order, so a document starts wherever the section
+    number does not go up (no column of document ids to read)."""
+    key = (_segment_key(leaf), "_documents")
+    found = _COLUMNS.get(key)
+    if found is not None:
+        return found
+    numbers = column_numbers(leaf, "section_index")
+    starts = np.ones(len(numbers), dtype=np.int64)
+    starts[1:] = numbers[1:] <= numbers[:-1]
+    ordinals = np.cumsum(starts) - 1
+    _COLUMNS.put(key, ordinals, ordinals.nbytes)
+    return ordinals
+
+
+def facet_values(searcher, docnum: int, fields: dict[str, str]) -> dict[str, str]:
+    """One section's value of each facet column ("" when it has none), from the per-segment code arrays."""
+    for sub, offset in searcher.leaf_searchers():
+        local = docnum - offset
+        if 0 <= local < sub.reader().doc_count_all():
+            out = {}
+            for name, fieldname in fields.items():
+                labels, codes = column_codes(sub.reader(), fieldname)
+                out[name] = labels[codes[local]]
+            return out
+    raise IndexError(docnum)
+
+
+def count_matches(searcher, docnums: np.ndarray, fields: dict[str, str]) -> tuple[int, dict[str, dict[str, int]]]:
+    """The documents the (ascending, global) matching sections belong to, and per value of each facet column
+    the documents with a matching section of that value (empty values left out), most frequent first: what
+    a click on the value shows, grouped by document."""
+    documents = 0
     tallies: dict[str, dict[str, int]] = {name: {} for name in fields}
     for sub, offset, lo, hi in _segments(searcher, docnums):
         local = docnums[lo:hi] - offset
+        docs = column_documents(sub.reader())[local]
+        documents += len(np.unique(docs))
         for name, fieldname in fields.items():
             labels, codes = column_codes(sub.reader(), fieldname)
-            counts = np.bincount(codes[local], minlength=len(labels))
+            pairs = np.unique(docs * len(labels) + codes[local])
+            counts = np.bincount(pairs % len(labels), minlength=len(labels))
             tally = tallies[name]
             for label, count in zip(labels, counts.tolist(), strict=True):
                 if count and label:
                     tally[label] = tally.get(label, 0) + count
-    return {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}
+    return documents, {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in tallies.items()}
