@@ -273,21 +273,65 @@ def suggest(store: Backend, pq: ParsedQuery) -> str | None:
 
 
 def _fold(hits: list[RawHit], options: SearchOptions):
-    """Collapse near-copies and (when grouping) further sections of a document: (results, sections of each
-    document, number of matches folded away)."""
+    """Collapse near-copies and (when grouping) further sections of a document, a document shown as another
+    one it copies (document_merges) included: (results, sections of each document shown, matches folded)."""
     grouped = collapse(hits) if options.collapse else [(h, 0) for h in hits]
     folded = sum(n for _, n in grouped)
     members: dict[str, list] = {}
     if options.group:
+        window = hits[:COLLAPSE_WINDOW]
+        shown_as = {doc: to for doc, (to, _) in document_merges(window, _keepers(window, options)).items()}
         firsts: list = []
         for hit, similar in grouped:
-            doc = members.setdefault(hit.doc_id, [])
+            doc = members.setdefault(shown_as.get(hit.doc_id, hit.doc_id), [])
             if not doc:
                 firsts.append((hit, similar))
             doc.append(hit)
         folded += len(grouped) - len(firsts)
         grouped = firsts
     return grouped, members, folded
+
+
+def _keepers(window: list[RawHit], options: SearchOptions) -> list[int]:
+    return copy_targets(window) if options.collapse else list(range(len(window)))
+
+
+Pairs = list[tuple[RawHit, RawHit]]  # (a hit of a document, the hit of another document it is a copy of, or has)
+
+
+def document_merges(window: list[RawHit], keepers: list[int]) -> dict[str, tuple[str, Pairs]]:
+    """Documents shown as a better-ranked one: doc_id → (the doc_id it is shown as, the copy pairs that tie
+    them). A document goes when every one of its hits is a copy, or when at least half of its hits are copies
+    of (or copied by) one better-ranked document: a page and its Word or PDF download are one document."""
+    first: dict[str, int] = {}
+    hits_of: dict[str, int] = {}
+    for i, h in enumerate(window):
+        first.setdefault(h.doc_id, i)
+        hits_of[h.doc_id] = hits_of.get(h.doc_id, 0) + 1
+    copies: dict[str, Pairs] = {}  # a document's hits folded into another hit
+    links: dict[tuple[str, str], Pairs] = {}  # (document, other document) → the copy pairs between them
+    for i, k in enumerate(keepers):
+        if k == i:
+            continue
+        mine, theirs = window[i], window[k]
+        copies.setdefault(mine.doc_id, []).append((mine, theirs))
+        if mine.doc_id != theirs.doc_id:
+            links.setdefault((mine.doc_id, theirs.doc_id), []).append((mine, theirs))
+            links.setdefault((theirs.doc_id, mine.doc_id), []).append((theirs, mine))
+    merges: dict[str, tuple[str, Pairs]] = {}
+    for doc in sorted(first, key=first.__getitem__):
+        if len(copies.get(doc, ())) == hits_of[doc]:
+            to, pairs = copies[doc][0][1].doc_id, copies[doc]
+        else:
+            better = [(len({id(a) for a, _ in pairs}), other, pairs) for (d, other), pairs in links.items()
+                      if d == doc and first[other] < first[doc]]
+            if not better:
+                continue
+            tied, to, pairs = max(better, key=lambda b: (b[0], -first[b[1]]))
+            if 2 * tied < hits_of[doc]:
+                continue
+        merges[doc] = (merges.get(to, (to, []))[0], pairs)  # shown as whatever that document is shown as
+    return merges
 
 
 @dataclass
@@ -302,29 +346,26 @@ def _count(raw: RawResult, options: SearchOptions) -> _Counts:
     """Sections and documents found, near-copies folded, and the documents per facet value: every face counts
     documents, with the sections inside. Copies are folded over the first window of matches (collapse is
     greedy in rank order, so that window folds the same way whatever follows it): the counts are the same on
-    every page and for every page size. A document is gone when each of its sections there is a copy."""
+    every page and for every page size. A document shown as another (document_merges) is not counted."""
     window = raw.hits[:COLLAPSE_WINDOW]
-    keepers = copy_targets(window) if options.collapse else list(range(len(window)))
+    keepers = _keepers(window, options)
     copies = sum(1 for i, k in enumerate(keepers) if k != i)
-    kept_docs = {window[i].doc_id for i, k in enumerate(keepers) if k == i}
-    gone: dict[str, list[tuple[RawHit, RawHit]]] = {}
-    for i, k in enumerate(keepers):
-        if window[i].doc_id not in kept_docs:
-            gone.setdefault(window[i].doc_id, []).append((window[i], window[k]))
+    gone = {doc: pairs for doc, (_, pairs) in document_merges(window, keepers).items()}
     # Past the window, copies are assumed as frequent as in it (the counts are then said to be approximate).
     approximate = options.collapse and raw.total > len(window)
     scale = raw.total / len(window) if approximate else 1.0
+    shown = len({h.doc_id for h in window} - gone.keys())
     if raw.documents < 0:  # the backend did not count documents: those of the window, and the rest as sections
-        documents = len(kept_docs) + max(0, raw.total - len(window))
+        documents = shown + max(0, raw.total - len(window))
     else:
-        documents = max(len(kept_docs), raw.documents - round(len(gone) * scale))
+        documents = max(shown, raw.documents - round(len(gone) * scale))
     return _Counts(max(0, raw.total - round(copies * scale)), documents, _facets_without_copies(raw.facets, gone),
                    approximate)
 
 
-def _facets_without_copies(facets: dict[str, dict[str, int]], gone: dict[str, list[tuple[RawHit, RawHit]]]):
-    """A document folded away as a copy leaves a facet value's count when every section it was folded into
-    has that value too: clicking the value folds it the same way (else the click shows it, and it stays)."""
+def _facets_without_copies(facets: dict[str, dict[str, int]], gone: dict[str, Pairs]):
+    """A document shown as another leaves a facet value's count when every section tying it to the other has
+    that value too: clicking the value folds it the same way (else the click shows it, and it stays)."""
     if not gone:
         return facets
     out = {name: dict(values) for name, values in facets.items()}

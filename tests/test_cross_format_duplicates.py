@@ -4,10 +4,9 @@ pages (indexer/clean/dedupe.py compares the documents of one page only); search 
 the same section of the other (indexer/search.py `collapse`, over the index-time sketches of indexer/sketch.py), so a
 section is shown once, its twin counted as similar.
 
-Not yet one document with two sources (measured on these 36 queries, by document, top 10: 19 show some page as two
-documents, 9 their own page): when different sections of the two copies rank, each copy's document is shown, and
-sections that are only a heading have an empty sketch and are never folded. Both need search-time grouping by
-folded twin (indexer/search.py `_fold`) or a cross-page pass at build time (indexer/build.py)."""
+A page and its download are also one document: search shows a document as a better-ranked one when at least half
+of its matching sections are copies of, or copied by, that one (indexer/search.py `document_merges`), and counts it
+once. Sections that are only a heading have an empty sketch and are never folded by themselves."""
 
 from __future__ import annotations
 
@@ -104,3 +103,18 @@ def test_the_two_copies_are_both_indexed_and_each_can_be_opened(store):
         counts[stem(source)] = counts.get(stem(source), 0) + 1
         assert sections > 0, source
     assert counts == dict.fromkeys(GOLD, 2)
+
+
+def test_a_page_and_its_download_are_one_document(store):
+    """By document (the site's list), over the first 10 results of the 36 queries: a page and its download are
+    shown as one document (document_merges in indexer/search.py: at least half of a document's matching sections
+    are copies of, or copied by, a better-ranked one), and counted once in the total."""
+    twice = []
+    for name, q in queries():
+        result = search(store, q, SearchOptions(per_page=10, group=True))
+        shown = [(stem(h.record.source), h.record.document) for h in result.hits]  # a page may hold several
+        twice += [(q, d) for d in set(shown) if shown.count(d) > 1]
+        assert name in [page for page, _ in shown[:3]], (name, q, shown)
+        everything = search(store, q, SearchOptions(per_page=100, group=True))
+        assert everything.total == len(everything.hits), q
+    assert not twice, twice[:10]
