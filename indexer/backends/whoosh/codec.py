@@ -108,7 +108,7 @@ class CompactCodec(W3Codec):
         super().__init__(blocklimit, compression, inlinelimit)
 
     def postings_writer(self, dbfile, byteids=False):
-        return _PostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+        return CompactPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
                                compression=self._compression, inlinelimit=self._inlinelimit)
 
     def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
@@ -119,7 +119,29 @@ class CompactCodec(W3Codec):
         return _LeafMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)
 
 
-class _PostingsWriter(W3PostingsWriter):
+class CompactPostingsWriter(W3PostingsWriter):
+    def add_many(self, ids, weights, values, lengths=None) -> None:
+        """add_posting for a term's postings at once (ascending ids): the same blocks and statistics, a block's
+        worth of list operations at a time instead of a Python call and four checks per posting."""
+        i, n, limit = 0, len(ids), self._blocklimit
+        while i < n:
+            if len(self._ids) >= limit:
+                self._write_block()
+            j = min(n, i + limit - len(self._ids))
+            self._ids.extend(ids[i:j])
+            chunk = weights[i:j]
+            self._weights.extend(chunk)
+            self._maxweight = max(self._maxweight, max(chunk))  # type: ignore[has-type]  # Whoosh's
+            self._values.extend(v for v in values[i:j] if v)
+            if lengths is not None:
+                sizes = [x for x in lengths[i:j] if x]
+                if sizes:
+                    low = min(sizes)
+                    known = self._minlength  # type: ignore[has-type]  # set by Whoosh's _new_block
+                    self._minlength = low if known is None else min(known, low)
+                    self._maxlength = max(self._maxlength, max(sizes))  # type: ignore[has-type]
+            i = j
+
     def finish_postings(self):
         # A term with few postings goes into the term index with them, not into a block of its own (a block costs
         # ~70 bytes of framing; most words of a corpus occur in a few sections). Whoosh's own inlining is dead code

@@ -16,6 +16,8 @@ import pickle
 from collections.abc import Iterator
 from typing import Any
 
+from indexer.backends.whoosh.codec import CompactPostingsWriter
+
 Key = tuple[str, bytes]  # (field name, term bytes)
 Posting = tuple[str, bytes, int, float, Any]  # what Whoosh's writers add and its field writer reads
 
@@ -106,6 +108,32 @@ class GroupedPool:
             for docnum, weight, value in zip(docnums, weights, values, strict=True):
                 yield fieldname, tbytes, docnum, weight, value
 
+    def write_to(self, fieldwriter, schema, lengths) -> None:
+        """What Whoosh's ``FieldWriter.add_postings`` does with ``iter_postings()``, a term at a time: each
+        term's postings go to the codec's postings writer in one call (codec.py ``add_many``), and a field's
+        lengths are read once per document rather than once per posting."""
+        current = None
+        doc_lengths: list[int] | None = None
+        for (fieldname, tbytes), (docnums, weights, values) in self._grouped():
+            if fieldname != current:
+                if current is not None:
+                    fieldwriter.finish_field()
+                field = schema[fieldname]
+                fieldwriter.start_field(fieldname, field)
+                current = fieldname
+                doc_lengths = _field_lengths(lengths, fieldname) if lengths is not None and field.scorable else None
+            fieldwriter.start_term(tbytes)
+            sizes = [doc_lengths[d] for d in docnums] if doc_lengths is not None else None
+            values = [v or b"" for v in values]
+            if isinstance(fieldwriter._postwriter, CompactPostingsWriter):
+                fieldwriter._postwriter.add_many(docnums, weights, values, sizes)
+            else:  # Whoosh's own codec (tests compare layouts with it)
+                for i, docnum in enumerate(docnums):
+                    fieldwriter.add(docnum, weights[i], values[i], sizes[i] if sizes else 0)
+            fieldwriter.finish_term()
+        if current is not None:
+            fieldwriter.finish_field()
+
     def cleanup(self) -> None:
         for name in self._runs:
             try:
@@ -114,6 +142,11 @@ class GroupedPool:
                 pass
         self._runs = []
         self._terms = {}
+
+
+def _field_lengths(lengths, fieldname: str) -> list[int]:
+    """The field's length in every document of the segment being written (its per-document reader)."""
+    return [lengths.doc_field_length(d, fieldname, 0) for d in range(lengths.doc_count_all())]
 
 
 def _concat(parts: list[tuple[list, list, list]]) -> tuple[list, list, list]:

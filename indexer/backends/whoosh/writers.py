@@ -26,7 +26,7 @@ class SegmentSink:
 
     def __init__(self, gen: str | Path, analyzer: Analyzer, limitmb: int = 128):
         ix = _PrivateTempStorage(str(gen)).open_index()
-        self._writer = _SinkWriter(ix, _lk=False, limitmb=limitmb)
+        self._writer = _Writer(ix, _lk=False, limitmb=limitmb)
         bind(self._writer.schema, analyzer)
         self.count = 0
 
@@ -52,25 +52,6 @@ class SegmentSink:
             self._writer.cancel()
 
 
-class _CachedLengths:
-    """Per-document reader proxy: Whoosh asks for a document's field length once per posting while it writes
-    a segment (a column file seek and read each time); ask the file once per (document, field)."""
-
-    def __init__(self, reader):
-        self._reader = reader
-        self._cache: dict[tuple[int, str], int] = {}
-
-    def doc_field_length(self, docnum, fieldname, default=0):
-        key = (docnum, fieldname)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._cache[key] = self._reader.doc_field_length(docnum, fieldname, default)
-        return found
-
-    def __getattr__(self, name):
-        return getattr(self._reader, name)
-
-
 class _PrivateTempStorage(FileStorage):
     """Whoosh names a writer's scratch folder after the index ("MAIN.tmp") and deletes it when the writer
     finishes; sinks writing the same folder in parallel would delete each other's scratch files. Each sink
@@ -94,10 +75,14 @@ class _Writer(SegmentWriter):
         super().__init__(ix, codec=CompactCodec(), compound=False, **kwargs)
         self.pool = GroupedPool(self._tempstorage, kwargs.get("limitmb", 128))  # pool.py: a third of the CPU
 
-
-class _SinkWriter(_Writer):
-    def per_document_reader(self):
-        return _CachedLengths(super().per_document_reader())
+    def _flush_segment(self):
+        """Whoosh's, with the pool writing its terms straight to the field writer (pool.py ``write_to``)."""
+        self.perdocwriter.close()
+        lengths = self.per_document_reader() if self.codec.length_stats else None
+        self.pool.write_to(self.fieldwriter, self.schema, lengths)
+        self.fieldwriter.close()
+        if lengths is not None:
+            lengths.close()
 
 
 class MultiSegmentWriter(_Writer):
