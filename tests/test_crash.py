@@ -10,6 +10,7 @@ import errno
 import hashlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -380,7 +381,7 @@ def test_read_only_index_folder(corpus, tmpfs):
         assert "Read-only file system" in lines[0]
     assert served(index, src) == before  # searching a read-only index works
     got = run("search", "工会", "--index", index, "--limit", "1")
-    assert got.returncode == 0 and got.stdout.split()[1] == "documents,"
+    assert got.returncode == 0 and re.match(r"(about )?\d+ documents, \d+ sections", got.stdout), got.stdout[:200]
 
 
 def test_disk_full_in_process(tmp_path, monkeypatch, runner):
