@@ -62,18 +62,18 @@ def _die_with_parent() -> None:
         pass
 
 
-def _segment_worker(store: Backend, config: Config, root: str, gen: str, limitmb: int, jobs: Any,
-                    results: Any) -> None:
-    """Worker process (forked: it shares the parent's store and analyser): take batches of (path, source)
-    off ``jobs``, write their sections into one new segment of ``gen``, report outcomes per batch, and the
-    finished segment at the end."""
+def _segment_worker(store: Backend, config: Config, root: str, gen: str, limitmb: int, number: int,
+                    batches: list[Work], results: Any) -> None:
+    """Worker process (forked: it shares the parent's store and analyser and inherits its batches of (path,
+    source)): write their sections into one new segment of ``gen``, report outcomes per batch, and the
+    finished segment at the end, with the worker's number."""
     _die_with_parent()
     sink = None
     try:
         sink = store.sink(gen, limitmb)
-        while (batch := jobs.get()) is not None:
+        for batch in batches:
             results.put(("pages", [index_page(path, source, root, config, sink) for path, source in batch]))
-        results.put(("done", sink.finish()))
+        results.put(("done", (number, sink.finish())))
     except BaseException as e:  # the parent logs it and cancels the run
         if sink is not None:
             sink.cancel()
@@ -87,14 +87,15 @@ def write_segments(store: Backend, config: Config, work: Work, gen: Path, worker
     if workers <= 1 or len(work) < 2 * BATCH_PAGES or "fork" not in mp.get_all_start_methods():
         return _write_here(store, config, root, work, gen, progress, on_page, limitmb)
     ctx = mp.get_context("fork")
-    jobs, results = ctx.Queue(), ctx.Queue()
-    for i in range(0, len(work), BATCH_PAGES):
-        jobs.put(work[i:i + BATCH_PAGES])
+    results = ctx.Queue()
+    batches = [work[i:i + BATCH_PAGES] for i in range(0, len(work), BATCH_PAGES)]
     workers = min(workers, max(1, len(work) // BATCH_PAGES))
-    for _ in range(workers):
-        jobs.put(None)
-    procs = [ctx.Process(target=_segment_worker, args=(store, config, root, str(gen), limitmb, jobs, results),
-                         daemon=True) for _ in range(workers)]
+    # Batches dealt in turn, not taken from a shared queue: which worker writes a page, and so the sections'
+    # order in the index (the tie-break between equal scores), is then the same in every build of the same
+    # pages with the same number of workers.
+    procs = [ctx.Process(target=_segment_worker, args=(store, config, root, str(gen), limitmb, w,
+                                                       batches[w::workers], results), daemon=True)
+             for w in range(workers)]
     for proc in procs:
         proc.start()
     try:
@@ -139,8 +140,8 @@ def _collect(results: Any, procs: list, progress: Progress, on_page: Callable[[P
                 on_page(outcome)
             progress.update(len(payload))
         elif kind == "done":
-            parts.append(payload)
+            parts.append(payload)  # (worker number, segment)
         else:
             log.error("an indexing worker failed: %s\n%s", payload, message[2])
             raise RuntimeError(f"an indexing worker failed: {payload}")
-    return parts
+    return [segment for _, segment in sorted(parts, key=lambda part: part[0])]
