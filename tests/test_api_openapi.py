@@ -35,8 +35,8 @@ def test_every_search_parameter_is_documented(spec, app):
     documented = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     cfg = app.config["UNIONSEARCH"].search
     declared = search_params(cfg.max_per_page, cfg.per_page, cfg.max_query_chars)
-    assert set(documented) == {p.name for p in declared} == {"q", "page", "per_page", "sort", "group", "snippets",
-                                                            "year", "site", "org_type"}
+    assert set(documented) == {p.name for p in declared} == {"q", "page", "per_page", "sort", "group", "client",
+                                                            "snippets", "year", "site", "org_type"}
     assert all(p["description"] for p in documented.values())
     assert documented["per_page"]["schema"]["maximum"] == cfg.max_per_page == 100
     assert documented["q"]["required"] is True

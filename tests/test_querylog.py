@@ -318,3 +318,13 @@ def test_the_report_says_when_the_log_is_off(tmp_path, runner):
     out = runner.invoke(cli, ["report", "--config", str(write_config(tmp_path, tmp_path / "log", on=False))])
     assert out.exit_code == 0, out.output
     assert "no searches logged in the last 30 days" in out.output and "search.log_queries: true" in out.output
+
+
+def test_the_script_widget_logs_as_widget(logging_client, log_dir):
+    """The script widget asks /api/search with client=widget (webapp/static/embed.js): its searches are the
+    widget's in the log and the report, like the iframe's; other programs stay api; a bad value is a 400."""
+    assert "client=widget" in (ROOT / "webapp" / "static" / "embed.js").read_text(encoding="utf-8")
+    assert logging_client.get("/api/search?q=职代会&group=document&client=widget").status_code == 200
+    assert logging_client.get("/api/search?q=职代会").status_code == 200
+    assert logging_client.get("/api/search?q=职代会&client=robot").status_code == 400
+    assert [line["face"] for line in logged(log_dir)] == ["widget", "api"]

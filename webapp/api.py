@@ -49,6 +49,9 @@ def search_params(max_per_page: int, default_per_page: int, max_query_chars: int
         Param("group", {"type": "string", "enum": ["section", "document"], "default": "section"},
               "section: every matching section is a result; document: further sections of a document are "
               "listed under its best one (in `also`)."),
+        Param("client", {"type": "string", "enum": ["api", "widget"], "default": "api"},
+              "Who asks: the embeddable widget says widget. Only the query log (search.log_queries) uses it, to "
+              "tell the widget's searches from other programs'."),
         Param("snippets", {"type": "boolean", "default": True},
               "false: leave `snippet` empty (a lighter, faster answer when only the list of results is needed)."),
         Param("year", {"type": "integer", "minimum": 1000, "maximum": 9999},
@@ -161,7 +164,7 @@ def api_search():
                             snippets=args["snippets"])
     q = args["q"][: cfg.max_query_chars]
     result = search(get_store(), q, options, cfg.max_query_chars)
-    log_search(result, "api", filters)
+    log_search(result, args["client"], filters)
     args["q"] = q
     return search_json(result, args)
 

@@ -289,7 +289,7 @@
     status.textContent = "正在搜索…";
     // group=document: results and their count are documents, as on the site's results page and /embed.
     var url = BASE + "/api/search?q=" + encodeURIComponent(q) + "&per_page=" + perPage + "&page=" + (page || 1) +
-      "&group=document";
+      "&group=document&client=widget";
     fetch(url, {mode: "cors", credentials: "omit", headers: {"Accept": "application/json"}})
       .then(function (resp) { return resp.json(); })
       .then(function (data) {
