@@ -370,9 +370,11 @@ def _facets_without_copies(facets: dict[str, dict[str, int]], gone: dict[str, Pa
         return facets
     out = {name: dict(values) for name, values in facets.items()}
     for pairs in gone.values():
+        mine = pairs[0][0].facet_values()
+        theirs = [keeper.facet_values() for keeper in {id(k): k for _, k in pairs}.values()]
         for name, values in out.items():
-            value = pairs[0][0].facet_values()[name]
-            if values.get(value) and all(keeper.facet_values()[name] == value for _, keeper in pairs):
+            value = mine[name]
+            if values.get(value) and all(other[name] == value for other in theirs):
                 values[value] -= 1
     return {name: {v: n for v, n in sorted(values.items(), key=lambda kv: -kv[1]) if n}
             for name, values in out.items()}

@@ -99,6 +99,7 @@ class Marker:
         self.pq: ParsedQuery | None = parse_query(query, self.analyzer, get_config().search.max_query_chars) \
             if query.strip() else None
         self.loose = loose
+        self._marked: dict[str, Markup] = {}  # a page's results share titles and heading paths: mark each once
 
     @classmethod
     def of(cls, result: SearchResult) -> Marker:
@@ -109,8 +110,12 @@ class Marker:
             return Markup("")
         if self.pq is None or self.pq.is_empty:
             return escape(text)
-        # make_snippet escapes the text and adds only <mark>: a width of the whole text keeps all of it.
-        return Markup(make_snippet(text, self.pq, self.analyzer, set(), len(text), loose=self.loose))
+        found = self._marked.get(text)
+        if found is None:
+            # make_snippet escapes the text and adds only <mark>: a width of the whole text keeps all of it.
+            found = self._marked[text] = Markup(make_snippet(text, self.pq, self.analyzer, set(), len(text),
+                                                             loose=self.loose))
+        return found
 
 
 def index_state() -> tuple[str, int | None] | None:

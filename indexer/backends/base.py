@@ -67,11 +67,14 @@ class RawHit:
         return self._record
 
     def facet_values(self) -> dict[str, str]:
-        """The section's value of each facet (FACETS; "" when it has none)."""
-        if self._facets is not None:
-            return self._facets()
-        r = self.record
-        return {"year": str(r.year or ""), "site": r.site or "", "org_type": r.org_type or ""}
+        """The section's value of each facet (FACETS; "" when it has none), read once."""
+        if not isinstance(self._facets, dict):
+            if self._facets is not None:
+                self._facets = self._facets()
+            else:
+                r = self.record
+                self._facets = {"year": str(r.year or ""), "site": r.site or "", "org_type": r.org_type or ""}
+        return self._facets
 
     def sketch(self) -> Sketch:
         if self._sketch is None:

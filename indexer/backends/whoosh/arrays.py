@@ -44,7 +44,7 @@ _EMPTY_SCORES = np.zeros(0, dtype=np.float64)
 _EMPTY = (_EMPTY_IDS, _EMPTY_SCORES, np.zeros(0, dtype=np.int32))
 
 
-LITERAL_VERIFY = 2000  # per segment: literal candidates (beyond the word's own matches) checked against the text
+LITERAL_VERIFY = 400  # per segment: literal candidates (beyond the word's own matches) checked against the text
 
 
 class LiteralQuery(wq.Query):
@@ -99,6 +99,7 @@ class Matches:
 
 
 _POSTINGS = LRU(POSTINGS_CACHE_BYTES)
+_LITERAL_KEYS = LRU(32 * 1024 * 1024)  # sections' literal keys, checked again by later queries (_Leaf._holds)
 _COLUMNS = LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
 
 
@@ -411,6 +412,19 @@ class _Leaf:
         ids, scores = ids[near], scores[near] * q.boost
         return ids, scores, np.ones(len(ids), dtype=np.int32)
 
+    def _holds(self, q: LiteralQuery, docnum: int) -> bool:
+        """Whether a section's heading + text hold the literal key. Sections rich in common characters are
+        candidates of many queries: their literal keys are kept (per process, LITERAL_KEYS bytes)."""
+        cache_key = (_segment_key(self.reader), docnum)
+        text = _LITERAL_KEYS.get(cache_key)
+        if text is None:
+            raw = q.text_of(self.searcher, docnum)
+            if q.key in raw:  # as written: most matches need no normalising
+                return True
+            text = literal_key(raw)
+            _LITERAL_KEYS.put(cache_key, text, 2 * len(text) + 80)
+        return q.key in text
+
     def literal(self, q: LiteralQuery, known: np.ndarray | None = None):
         """LiteralQuery's matches in this segment (see there); ``known``: docnums matched otherwise, not checked."""
         if not q.grams or "grams" not in self.top.schema:
@@ -428,7 +442,7 @@ class _Leaf:
         if len(q.key) > 2:
             check = ids if known is None else ids[~np.isin(ids, known)]
             if 0 < len(check) <= LITERAL_VERIFY:
-                wrong = [d for d in check.tolist() if q.key not in literal_key(q.text_of(self.searcher, d))]
+                wrong = [d for d in check.tolist() if not self._holds(q, d)]
                 if wrong:
                     ids = ids[~np.isin(ids, np.array(wrong, dtype=np.int64))]
         w = self.weighting
