@@ -3,8 +3,11 @@ local searchd cluster. Test modules import from here, never from conftest.py or 
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -80,3 +83,32 @@ def new_sphinx_store(config: Config, spec: cluster.ClusterSpec, state: Path) -> 
 
 def index_sphinx(config: Config, store: SphinxStore, full: bool = False) -> BuildReport:
     return index_corpus(config, store, full=full, workers=1, progress=False)
+
+
+# Scoring a converted file's documents against a gold page (the office tests): as ../shared/tools/score_cleaner.py.
+WS = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
+
+
+def norm(s: str | None) -> str:
+    return WS.sub("", unicodedata.normalize("NFKC", s or ""))
+
+
+def doc_text(docs: list[dict]) -> str:
+    return norm("".join(d["title"] + "".join(s["heading"] + s["text"] for s in d["sections"]) for d in docs))
+
+
+def bigrams(s: str) -> Counter:
+    return Counter(s[i:i + 2] for i in range(len(s) - 1))
+
+
+def scores(pairs: list[tuple[list[dict], dict]]) -> tuple[float, float]:
+    """(text F1 over character bigrams, heading recall), micro-averaged as ../shared/tools/score_cleaner.py does."""
+    ov = no = ng = hit = n = 0
+    for out, gold in pairs:
+        o, g = bigrams(doc_text(out)), bigrams(doc_text(gold["documents"]))
+        ov, no, ng = ov + sum((o & g).values()), no + sum(o.values()), ng + sum(g.values())
+        gh = Counter(norm(s["heading"]) for d in gold["documents"] for s in d["sections"] if s["heading"])
+        oh = Counter(norm(s["heading"]) for d in out for s in d["sections"] if s["heading"])
+        hit, n = hit + sum((gh & oh).values()), n + sum(gh.values())
+    p, r = ov / max(no, 1), ov / max(ng, 1)
+    return (2 * p * r / (p + r) if p + r else 0.0), hit / max(n, 1)

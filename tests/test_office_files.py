@@ -10,8 +10,6 @@ import shutil
 import stat
 import sys
 import time
-import unicodedata
-from collections import Counter
 
 import pytest
 
@@ -20,40 +18,16 @@ from indexer.clean import clean_page
 from indexer.load import LoadError, iter_pages, load_page
 from indexer.records import process_file
 
-from helpers import ROOT, make_config
+from helpers import ROOT, make_config, norm, scores
 
 sys.path.insert(0, str(ROOT / "bench"))
 from office_speed import FOOTER, HEADER, gold_pages, make_docx, make_pdf  # noqa: E402
 
 GOLD = dict(gold_pages())
-WS = re.compile(r"[\s\u200b\u200c\u200d\u2060\ufeff]+")
 PAGE_NUMBER_LINE = re.compile(r"^\s*[-—]\s*\d+\s*[-—]\s*$", re.M)
 OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
-def norm(s: str | None) -> str:
-    return WS.sub("", unicodedata.normalize("NFKC", s or ""))
-
-
-def doc_text(docs: list[dict]) -> str:
-    return norm("".join(d["title"] + "".join(s["heading"] + s["text"] for s in d["sections"]) for d in docs))
-
-
-def bigrams(s: str) -> Counter:
-    return Counter(s[i:i + 2] for i in range(len(s) - 1))
-
-
-def scores(pairs: list[tuple[list[dict], dict]]) -> tuple[float, float]:
-    """(text F1 over character bigrams, heading recall), micro-averaged as ../shared/tools/score_cleaner.py does."""
-    ov = no = ng = hit = n = 0
-    for out, gold in pairs:
-        o, g = bigrams(doc_text(out)), bigrams(doc_text(gold["documents"]))
-        ov, no, ng = ov + sum((o & g).values()), no + sum(o.values()), ng + sum(g.values())
-        gh = Counter(norm(s["heading"]) for d in gold["documents"] for s in d["sections"] if s["heading"])
-        oh = Counter(norm(s["heading"]) for d in out for s in d["sections"] if s["heading"])
-        hit, n = hit + sum((gh & oh).values()), n + sum(gh.values())
-    p, r = ov / max(no, 1), ov / max(ng, 1)
-    return (2 * p * r / (p + r) if p + r else 0.0), hit / max(n, 1)
 
 
 def extract(path) -> dict:
