@@ -124,8 +124,10 @@ def make_queries(pages: int = 1000, n: int = 200, seed: int = 1) -> dict:
     taken: set[str] = set()
     queries = draw(words, n, rng, taken)
     warmup = [q["q"] for q in draw(words, WARMUP, rng, taken)]
+    from make_mutated_corpus import corpus_stamp
+
     return {"about": "bench/cold_queries.py: cold queries drawn from the mutated corpus's words",
-            "pages": pages, "corpus_seed": 7, "seed": seed, "shares": SHARES,
+            "pages": pages, "corpus": corpus_stamp(pages, 7), "seed": seed, "shares": SHARES,
             "pool_sizes": {k: len(v) for k, v in words.items()}, "sections": len(texts),
             "queries": queries, "warmup": warmup}
 
