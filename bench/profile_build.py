@@ -29,7 +29,8 @@ PARTS = [
     ("normalisation, both analyses (normalise_with_map + _phrase_convert)",
      ("indexer/analysis.py", ("normalise_with_map", "_phrase_convert"))),
     ("literal bigrams (grams)", ("indexer/analysis.py", "grams")),
-    ("Whoosh add_document (incl. both analyses)", ("whoosh/writing.py", "add_document")),
+    ("Whoosh add_document (incl. both analyses; ours: backends/whoosh/writers.py)",
+     ("indexer/backends/whoosh/writers.py", "add_document")),
     ("Whoosh segment commit (sort + write postings)", ("whoosh/writing.py", "_finalize_segment")),
 ]
 

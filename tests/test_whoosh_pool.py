@@ -22,9 +22,14 @@ def scraped_postings(tmp_path_factory):
     seen: list[tuple] = []
 
     class Recording(GroupedPool):
-        def add(self, item):
+        def add(self, item):  # merges add postings one by one
             seen.append(item)
             super().add(item)
+
+        def add_terms(self, fieldname, docnum, items, boost, scorable):  # the writer adds a field at a time
+            items = list(items)
+            seen.extend((fieldname, tbytes, docnum, weight * boost, value) for tbytes, _, weight, value in items)
+            return super().add_terms(fieldname, docnum, items, boost, scorable)
 
     tmp = tmp_path_factory.mktemp("pool")
     config = make_config(tmp)
@@ -72,9 +77,9 @@ def test_out_of_order_documents_are_sorted():
 
 
 def test_written_segments_equal_whoosh_field_writer(tmp_path, monkeypatch):
-    """The pool writes each term's postings in one call (pool.write_to, codec add_many); Whoosh's field writer
-    takes them one by one from iter_postings(). The postings and term files of scraped/ come out byte for byte
-    the same (blocks, statistics, inlined terms)."""
+    """Our writer adds a field's postings at once (add_terms) and writes each term's in one call (pool.write_to,
+    codec add_many); Whoosh's adds and writes them one by one through its PostingPool. The postings and term
+    files of scraped/ come out byte for byte the same (blocks, statistics, inlined terms)."""
     from whoosh.writing import SegmentWriter
 
     def files(folder):
@@ -83,7 +88,10 @@ def test_written_segments_equal_whoosh_field_writer(tmp_path, monkeypatch):
 
     build_index(make_config(tmp_path / "ours"), open_store(make_config(tmp_path / "ours")), progress=False,
                 workers=1)
+    # Whoosh's own writer path: its add_document, its PostingPool, its field writer's add_postings
     monkeypatch.setattr(writers._Writer, "_flush_segment", SegmentWriter._flush_segment)
+    monkeypatch.setattr(writers._Writer, "add_document", SegmentWriter.add_document)
+    monkeypatch.setattr(writers, "GroupedPool", lambda store, limitmb: PostingPool(store, None, limitmb=limitmb))
     build_index(make_config(tmp_path / "whoosh"), open_store(make_config(tmp_path / "whoosh")), progress=False,
                 workers=1)
     ours, theirs = files(tmp_path / "ours"), files(tmp_path / "whoosh")

@@ -51,6 +51,28 @@ class GroupedPool:
         if self._size > self.limit:
             self._spill()
 
+    def add_terms(self, fieldname: str, docnum: int, items, boost: float, scorable: bool) -> int:
+        """One field of one document: ``items`` as its format gives them, (term bytes, frequency, weight,
+        value); each weight times ``boost``, as Whoosh's writer does. Returns the field's length."""
+        terms, length, size = self._terms, 0, 0
+        for tbytes, freq, weight, value in items:
+            if scorable:
+                length += freq
+            entry = terms.get((fieldname, tbytes))
+            if entry is None:
+                entry = terms[(fieldname, tbytes)] = ([], [], [])
+                size += _TERM_BYTES + len(tbytes)
+            entry[0].append(docnum)
+            entry[1].append(weight * boost)
+            entry[2].append(value)
+            size += _POSTING_BYTES + (len(value) if value else 0)
+        if size:
+            self.fieldnames.add(fieldname)
+            self._size += size
+            if self._size > self.limit:
+                self._spill()
+        return length
+
     def _sorted_entries(self) -> Iterator[tuple[Key, tuple[list, list, list]]]:
         terms = self._terms
         for key in sorted(terms):

@@ -74,6 +74,39 @@ class _Writer(SegmentWriter):
     def __init__(self, ix, **kwargs):
         super().__init__(ix, codec=CompactCodec(), compound=False, **kwargs)
         self.pool = GroupedPool(self._tempstorage, kwargs.get("limitmb", 128))  # pool.py: a third of the CPU
+        self._special = any(f.vector or f.separate_spelling() for _, f in self.schema.items())
+
+    def add_document(self, **fields):
+        """Whoosh's, with a field's postings added to the pool in one call (GroupedPool.add_terms) rather than
+        a tuple and a call each; schemas with term vectors or separate spelling fields take Whoosh's own."""
+        if self._special:
+            return super().add_document(**fields)
+        self._check_state()
+        perdocwriter, schema, docnum = self.perdocwriter, self.schema, self.docnum
+        docboost = self._doc_boost(fields)
+        names = sorted(name for name in fields if not name.startswith("_"))
+        self._check_fields(schema, names)
+        perdocwriter.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields.get(name)
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    length = self.pool.add_terms(name, docnum, field.index(value),
+                                                 self._field_boost(fields, name, docboost), field.scorable)
+                stored = fields.get(f"_stored_{name}", value)
+                perdocwriter.add_field(name, field, stored if field.stored else None, length)
+                if field.column_type and stored is not None:
+                    perdocwriter.add_column_value(name, field.column_type, field.to_column_value(stored))
+        except Exception:
+            perdocwriter.cancel_doc()
+            raise
+        perdocwriter.finish_doc()
+        self._added = True
+        self.docnum += 1
 
     def _flush_segment(self):
         """Whoosh's, with the pool writing its terms straight to the field writer (pool.py ``write_to``)."""
