@@ -11,7 +11,8 @@
   headers/footers (repeated, or set smaller than the text, in a page's top or bottom tenth) and page numbers are
   dropped; lines broken by the layout are joined (see ``pdf_paragraphs``); larger lines are headings. No text
   layer (a scan) → ``no_text_layer``.
-* ``.doc``/``.wps``: Debian's ``antiword``, then ``catdoc``; neither installed → ``converter_missing``.
+* ``.doc``/``.wps``: Debian's ``antiword``, then ``catdoc``; neither installed → ``converter_missing``. Title and
+  date from the file's SummaryInformation (olefile).
 * ``.rtf`` (and Word files that are RTF inside): striprtf, after three repairs of the source (see ``rtf_blocks``);
   heading styles and outline levels become headings, \\info gives title and date. Measured against unrtf and catdoc
   on the gold pages written as Chinese RTF: see README ("Word and PDF files").
@@ -33,6 +34,8 @@ import zipfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+
+import olefile
 
 from indexer.clean import WHOLE_DOCUMENT
 from indexer.load import OFFICE_SUFFIXES, LoadError
@@ -76,7 +79,8 @@ def convert(kind: str, data: bytes, path: Path) -> str:
     elif kind == "rtf":
         blocks, title, date = rtf_blocks(data)
     else:
-        blocks, title, date = doc_blocks(data, path), "", None
+        blocks = doc_blocks(data, path)
+        title, date = ole_properties(data, blocks)
     if not any(b.text.strip() for b in blocks):
         raise LoadError("no_text", f"the {kind} file holds no text")
     return to_html(blocks, title, date)
@@ -340,6 +344,24 @@ def doc_blocks(data: bytes, path: Path) -> list[Block]:
             raise LoadError("encrypted", "password-protected Word file")
         reasons.append(f"{Path(tool).name}: {err.strip().splitlines()[-1][:80] if err.strip() else 'no text'}")
     raise LoadError("corrupt", "; ".join(reasons))
+
+
+def ole_properties(data: bytes, blocks: list[Block]) -> tuple[str, str | None]:
+    """Title and creation date from a Word 97–2003/WPS file's SummaryInformation (olefile), as for .docx: the
+    converters print only the text. Strings there are in the file's code page (936 GBK, 65001 UTF-8 …)."""
+    try:
+        with olefile.OleFileIO(io.BytesIO(data)) as ole:
+            meta = ole.get_metadata()
+    except Exception:  # noqa: BLE001 — a damaged property stream only costs the title; the text was read
+        return "", None
+    title = meta.title or b""
+    if isinstance(title, bytes):
+        codepage = (meta.codepage or 0) & 0xFFFF  # stored signed: 65001 reads as -535
+        try:
+            title = title.decode(f"cp{codepage}" if codepage else "gbk", errors="replace")
+        except LookupError:
+            title = title.decode("gbk", errors="replace")
+    return file_title(title.rstrip("\x00")), file_date(meta.create_time or meta.last_saved_time, blocks)
 
 
 def _text_paragraphs(text: str) -> list[str]:

@@ -1,6 +1,6 @@
 """Word, WPS and PDF files (indexer/office.py): the gold pages' documents written as .docx and .pdf here, in the
-tests (no third-party document is committed), extract to the gold text and headings; damaged, encrypted, empty,
-huge and converter-less files give one LoadError with a reason."""
+tests (no third-party document is committed), and as real Word 97 .doc files by LibreOffice, extract to the gold
+text and headings; damaged, encrypted, empty, huge and converter-less files give one LoadError with a reason."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import stat
+import subprocess
 import sys
 import time
 
@@ -268,6 +269,42 @@ def test_doc_through_antiword_and_its_time_limit(tmp_path, monkeypatch):
 def test_real_antiword_refuses_a_broken_doc(tmp_path):
     (tmp_path / "broken.doc").write_bytes(OLE + os.urandom(3000))
     assert reason_of(tmp_path / "broken.doc") == "corrupt"
+
+
+@pytest.fixture(scope="module")
+def word97_files(tmp_path_factory):
+    """The gold pages as real Word 97 files: written as .docx here (heading styles), then saved as .doc by
+    LibreOffice, which keeps title and creation date in the file's SummaryInformation."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if not soffice:
+        pytest.skip("LibreOffice is not installed (apt-get install libreoffice-writer-nogui)")
+    folder = tmp_path_factory.mktemp("word97")
+    for stem, gold in GOLD.items():
+        make_docx(gold, folder / f"{stem}.docx", "en")
+    subprocess.run([soffice, "--headless", "--norestore", f"-env:UserInstallation={(folder / 'profile').as_uri()}",
+                    "--convert-to", "doc", "--outdir", str(folder), *sorted(str(p) for p in folder.glob("*.docx"))],
+                   capture_output=True, timeout=600, check=True)
+    files = {stem: folder / f"{stem}.doc" for stem in GOLD}
+    assert all(p.read_bytes().startswith(OLE) for p in files.values())
+    return files
+
+
+@pytest.mark.parametrize("converter, floor", [("antiword", 0.98), ("catdoc", 0.96)])
+def test_real_word97_doc_matches_gold(word97_files, monkeypatch, converter, floor):
+    """Real .doc files through antiword (catdoc when antiword is missing): the gold text and headings, one
+    document per gold document, title and date from the file's properties."""
+    if converter == "catdoc":
+        which = shutil.which
+        monkeypatch.setattr(office.shutil, "which", lambda name: None if name == "antiword" else which(name))
+    pairs = []
+    for stem, path in word97_files.items():
+        gold = GOLD[stem]
+        cp = extract(path)
+        assert (cp["title"], cp["date"]) == (gold["title"], gold["date"]), stem
+        assert len(cp["documents"]) == len(gold["documents"]), stem
+        pairs.append((cp["documents"], gold))
+    f1, headings = scores(pairs)
+    assert f1 >= floor and headings >= 0.95, (converter, f1, headings)
 
 
 def test_office_files_are_pages_and_index(tmp_path):
