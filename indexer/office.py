@@ -354,13 +354,15 @@ def ole_properties(data: bytes, blocks: list[Block]) -> tuple[str, str | None]:
             meta = ole.get_metadata()
     except Exception:  # noqa: BLE001 — a damaged property stream only costs the title; the text was read
         return "", None
-    title = meta.title or b""
-    if isinstance(title, bytes):
+    raw = meta.title or b""
+    if isinstance(raw, str):
+        title = raw
+    else:
         codepage = (meta.codepage or 0) & 0xFFFF  # stored signed: 65001 reads as -535
         try:
-            title = title.decode(f"cp{codepage}" if codepage else "gbk", errors="replace")
+            title = raw.decode(f"cp{codepage}" if codepage else "gbk", errors="replace")
         except LookupError:
-            title = title.decode("gbk", errors="replace")
+            title = raw.decode("gbk", errors="replace")
     return file_title(title.rstrip("\x00")), file_date(meta.create_time or meta.last_saved_time, blocks)
 
 
