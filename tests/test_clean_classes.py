@@ -434,3 +434,70 @@ def test_replies_without_floor_numbers_in_a_box_named_like_a_threads_are_content
             f"</h1><p>{OPENING}</p><p>{REPORT}</p></div><div id='postlist'>{replies}</div></body></html>")
     text = _text(_clean(tmp_path, html))
     assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS) and "2024-03-02" not in text
+
+
+# ---- 4. a thread's posts nested and laid out apart (issue 17, forum pages) -------------------------------------
+
+FOLLOW_UPS = ("补充一点：初赛最好放在班组里，师傅带徒弟一起报名，既练了手艺，也让新职工有机会在大家面前露一手",
+              "再补充一点：实操题要贴近岗位，电工就考接线排故，焊工就考平焊立焊，评分细则提前公开，大家心里才服气",
+              "还有奖励：除了奖金，可以把名次和技能等级、评先评优挂钩，这样一线职工参加的积极性会高很多",
+              "最后说说评委：集团技能大师工作室的师傅最合适，外请专家可以只做理论部分，避免实操打分有争议",
+              "我们的经验是比武结束后开一个复盘会，把好的操作方法拍成短视频，放到职工书屋里供大家学习")
+
+
+def _row(k: int, words: str, nested: str = "", handle: str = "") -> str:
+    """One post of a thread in a list item whose boxes say nothing: a linked name (and a handle), the words, a
+    date and time with a like counter, and optionally the replies nested under it, each with its own date line."""
+    name = PEOPLE[k % 4][0]
+    return (f"<li class='row'><div class='card'><div class='who'><a href='/u/{k}'>{name}</a>"
+            f"{f' <span>@{handle}</span>' if handle else ''}</div><div class='words'>{words}</div>"
+            f"<div class='under'><div class='line'><span>2024-03-0{k % 9 + 1} 0{k % 9 + 1}:15</span> "
+            f"<span>{k}</span></div>{nested}</div></div></li>")
+
+
+def _nested(words: tuple[str, ...]) -> str:
+    return "<div class='more'>" + "".join(
+        f"<div class='sub'><div class='hd'><a href='/u/{k}'>{PEOPLE[k % 4][0]}</a>:</div><div class='bd'>"
+        f"<div class='tx'>{w}</div><div class='line'><span>2024-03-1{k} 10:2{k}</span> <span>0</span></div></div>"
+        "</div>" for k, w in enumerate(words)) + "</div>"
+
+
+def test_long_replies_nested_in_a_post_are_posts_of_the_thread(tmp_path):
+    """A post holding its own replies (each with a date line) has more date lines than one post, but it is not a
+    list of teasers: the replies nested in it are the thread's text, and the posts after it are kept too."""
+    posts = (_row(0, OPENING) + _row(1, ANSWERS[0], _nested(FOLLOW_UPS)) + _row(2, ANSWERS[1])
+             + _row(3, ANSWERS[2], _nested(FOLLOW_UPS[:1])))
+    html = (f"<html><head><title>经验交流</title></head><body><div class='side'><a href='/'>首页</a></div>"
+            f"<ul class='list'>{posts}</ul></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
+    assert all(f[:20] in text for f in FOLLOW_UPS) and "10:21" not in text and "2024-03-02" not in text
+
+
+@pytest.mark.parametrize("box", ["", "comments"])
+def test_an_opening_post_above_its_replies_in_another_list_is_kept(tmp_path, box):
+    """The opening post is a short item of the replies' own kind above them, the replies sit in a list of their
+    own below a bar of tabs (in a box named or not like comments): the opening post is the thread's text, not
+    only the replies, and its furniture goes like theirs."""
+    opening = ("<p>想问问大家，职工技能比武一般怎么组织？</p><div class='link'><a href='https://example.org/guide'>"
+               "https://example.org/skill-contest-guide</a></div>")
+    replies = "".join(_row(k + 1, a) for k, a in enumerate(ANSWERS))
+    bar = ("<div class='tabs'><span>全部</span> <span>最新</span></div><div class='bar'><span>登录后参与讨论</span> "
+           "<a href='/login'>登录</a> <a href='/join'>注册</a></div>")
+    html = (f"<html><head><title>经验交流</title></head><body><ul class='list'>{_row(0, opening)}{bar}"
+            f"<div class='{box}'><div>{replies}</div></div></ul>"
+            "<div class='side'><a href='/1'>热门话题</a> <a href='/2'>职工之家</a></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "职工技能比武一般怎么组织" in text and all(a[:20] in text for a in ANSWERS)
+    assert "2024-03-01" not in text and "最新" not in text and "登录后" not in text
+
+
+def test_a_linked_name_with_a_handle_is_a_posts_furniture(tmp_path):
+    """A user's linked name followed by a handle can be longer than a short line; it is still the post's
+    furniture, like the name alone."""
+    handles = ("gonghui_xiaowang_2024", "laohangong", "dianxiu_lao_zhang_88", "chejian")
+    posts = "".join(_row(k, a, handle=handles[k]) for k, a in enumerate((OPENING,) + ANSWERS))
+    html = f"<html><head><title>经验交流</title></head><body><ul class='list'>{posts}</ul></body></html>"
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
+    assert not any(h in text for h in handles)

@@ -16,6 +16,7 @@ Stages
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 
@@ -394,6 +395,9 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
 # Whether a list is content (a thread, a review list) or an article's comments is decided by where the page's
 # main text is (``content_lines``): posts that hold it, or that carry floor numbers or are named like a thread's,
 # are a thread; replies that are only a few words next to the post they answer are reactions, like comments.
+# A post holding its own replies (each with a stamp) is still one post: its replies are part of it, and places
+# they share across posts are text or furniture like any other. A thread's opening post laid out above its replies,
+# in a box of their kind but not among them, is the thread's too.
 
 DIGITS = re.compile(r"\d+")
 # A floor number: "#3", "3楼", or the names forums give the first floors.
@@ -414,6 +418,7 @@ class PostList:
     meta: set[int]  # lines that are per-post furniture
     text: set[int]  # lines in the places that hold the posts' text
     floors: bool  # the posts carry floor numbers, or are named like a thread's: a thread's replies
+    head: int = -1  # the block of the first post
 
     @property
     def lines(self) -> set[int]:
@@ -448,41 +453,63 @@ def post_lists(lines: list, nodes: list[list]) -> list[PostList]:
     for ln, stamped in zip(lines, stamp, strict=True):
         stamps, chars, links = sums[-1]
         sums.append((stamps + stamped, chars + ln.n, links + ln.links))
-    found: list[PostList] = []
-    for members in groups.values():
-        if len(members) >= 2:
-            pl = _as_posts(lines, nodes, members, (stamp, sums))
-            if pl is not None:
-                found.append(pl)
-    found.sort(key=lambda p: (p.first, -p.end))
+    found: list[tuple[tuple[int, int], list[int]]] = []
+    spans: list[tuple[int, int]] = []  # (first line, -end line) of the lists found so far, in order
+    # the innermost lists first (a deeper box starts later): a post's own replies are known when the post is measured
+    for key in sorted(groups, key=lambda g: -g[0]):
+        members = groups[key]
+        if len(members) >= 2 and _are_posts(nodes, members, sums, spans):
+            span = (nodes[members[0]][0], -nodes[members[-1]][1])
+            bisect.insort(spans, span)
+            found.append((span, members))
+    found.sort(key=lambda f: f[0])
     outer: list[PostList] = []
-    for pl in found:
-        if not outer or pl.first >= outer[-1].end:
-            outer.append(pl)
+    reach = -1
+    for (first, neg_end), members in found:
+        if first >= reach:
+            outer.append(_as_posts(lines, nodes, members, stamp))
+            reach = -neg_end
     return outer
 
 
-def _as_posts(lines: list, nodes: list[list], members: list[int],
-              measures: tuple[list[bool], list[tuple[int, int, int]]]) -> PostList | None:
-    """The blocks ``members`` as a list of posts, or None when they are not posts. ``measures``: whether each line
-    is a stamp, and running sums of stamps, characters and link characters over the lines."""
-    stamp, sums = measures
-    units = [(nodes[i][0], nodes[i][1]) for i in members]
+def _are_posts(nodes: list[list], members: list[int], sums: list[tuple[int, int, int]],
+               inner: list[tuple[int, int]]) -> bool:
+    """Whether the blocks ``members`` are a list of posts: (nearly) each has a stamp line and is mostly its own
+    words. ``sums``: running sums of stamps, characters and link characters over the lines. ``inner``: the spans
+    (first, -end) of the lists of posts found in deeper boxes, in order; a post's replies (a list inside it) do not
+    make it a list itself."""
     stamped = 0
-    for first, end in units:
+    for i in members:
+        first, end = nodes[i][0], nodes[i][1]
         stamps, chars, links = (b - a for a, b in zip(sums[first], sums[end], strict=True))
         if stamps > MAX_STAMPS:
-            return None
+            stamps -= _nested_stamps(inner, first, end, sums)
+            if stamps > MAX_STAMPS:
+                return False
         if stamps and links <= LINK_SHARE * chars:
             stamped += 1
     # two posts must both show a stamp; a longer list may have a few without (a deleted or pinned post)
-    need = len(units) if len(units) == 2 else max(3, STAMPED_SHARE * len(units))
-    if stamped < need:
-        return None
+    return stamped >= (len(members) if len(members) == 2 else max(3, STAMPED_SHARE * len(members)))
+
+
+def _nested_stamps(inner: list[tuple[int, int]], first: int, end: int, sums: list[tuple[int, int, int]]) -> int:
+    """The stamp lines of the lists of posts inside the lines ``first``..``end`` (the outermost of them)."""
+    total, reach = 0, first
+    for a, neg_b in inner[bisect.bisect_left(inner, (first, -end)):bisect.bisect_left(inner, (end, -end))]:
+        if a >= reach and -neg_b <= end:
+            total += sums[-neg_b][0] - sums[a][0]
+            reach = -neg_b
+    return total
+
+
+def _as_posts(lines: list, nodes: list[list], members: list[int], stamp: list[bool]) -> PostList:
+    """The blocks ``members``, a list of posts, with their furniture and text places and whether they are a
+    thread's (floor numbers, or named like a thread's)."""
+    units = [(nodes[i][0], nodes[i][1]) for i in members]
     floors = sum(1 for first, end in units if any(
         lines[k].n <= FLOOR_LINE_MAX and FLOOR.search(lines[k].text) for k in range(first, end)))
     meta, text = _places(lines, nodes, members, stamp)
-    return PostList(units, meta, text, floors * 2 >= len(units) or _named_thread(nodes, members))
+    return PostList(units, meta, text, floors * 2 >= len(units) or _named_thread(nodes, members), members[0])
 
 
 def _named_thread(nodes: list[list], members: list[int]) -> bool:
@@ -534,13 +561,18 @@ def _places(lines: list, nodes: list[list], members: list[int], stamp: list[bool
             continue
         if len(owners[path]) < 2:
             continue  # one post's own extra (a signature, a badge): neither, the chosen region decides
-        short = sum(1 for k in ks if stamp[k] or (
-            lines[k].n <= META_MAX and not lines[k].htag and not SENTENCE_MARK.search(lines[k].text)))
+        short = sum(1 for k in ks if stamp[k] or _byline(lines[k]))
         if short >= META_SHARE * len(ks):  # a user name with a "；" in it does not make a place text
             meta.update(ks)
         else:
             text.update(ks)
     return meta, text
+
+
+def _byline(line) -> bool:
+    """A line that can be a post's furniture: short, or a user's linked name with a handle, and no sentence."""
+    return (line.n <= META_MAX or (line.links and line.n <= 2 * META_MAX)) and not line.htag \
+        and not SENTENCE_MARK.search(line.text)
 
 
 def _chars(lines: list, pl: PostList, unit: tuple[int, int]) -> int:
@@ -591,11 +623,37 @@ def _apply_posts(lines: list, nodes: list[list], region: tuple[int, int], take: 
     for pl, share in zip(lists, shares, strict=True):
         main = share >= MAIN_SHARE or (together and share > 0)
         posts, own = content_lines(pl, lines, region, main), pl.lines
+        for k in _opening_post(lines, nodes, pl) if posts else ():
+            take[k] = lines[k].score > 0  # its text; its furniture and the bar above the replies go
         for k in range(pl.first, pl.end):
             if k in own:
                 take[k] = k in posts  # the posts' place decides, whatever their boxes are named
             elif lines[k].score <= 0:
                 take[k] = False  # between the posts: an ad, a separator, a "load more" bar
+
+
+def _opening_post(lines: list, nodes: list[list], pl: PostList) -> range:
+    """The lines from a thread's opening post down to its replies, when the opening post is laid out above them in a
+    box of the replies' own kind but not among them (the replies in a list of their own below it): the block of
+    that kind holding the last text line above the replies, with a stamp line of its own, and nothing but
+    furniture between it and the replies (tabs, a sort order, a log-in bar)."""
+    stop = next((k for k in range(pl.first - 1, -1, -1) if lines[k].score > 0), -1)
+    if stop < 0:
+        return range(0)
+    j = pl.head - 1
+    while j >= 0 and nodes[j][0] > stop:  # the boxes between that line and the replies
+        j -= 1
+    kind = _kind(nodes[pl.head][2])
+    while j >= 0:  # the boxes around that line, innermost first
+        first, end, el, parent = nodes[j]
+        if end > pl.first:
+            return range(0)  # a box around the replies too: no block of its own
+        if end > stop and _kind(el) == kind:
+            if not any(is_stamp_line(ln.text, loose=True) for ln in lines[first:end]):
+                return range(0)
+            return range(first, pl.first)
+        j = parent
+    return range(0)
 
 
 THREAD_BOX = re.compile(r"(?:^|[\s_-])(?:thread\w*|topic|forum\w*|bbs|floor\w*|postlist|post-?list|"
