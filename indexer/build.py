@@ -20,8 +20,7 @@ from typing import TextIO
 
 from indexer.backends.base import Backend, IndexIncompatible, IndexMissing
 from indexer.config import Config
-from indexer.load import iter_pages
-from indexer.manifest import MANIFEST_FILE, Entry, Manifest, Plan, Stat, plan, scan, settings_fingerprint
+from indexer.manifest import MANIFEST_FILE, Entry, Manifest, Plan, Stat, plan, scan_folder, settings_fingerprint
 from indexer.progress import Progress
 from indexer.suggest import SUGGEST_FILE, suggestion_files
 from indexer.workers import PageOutcome, write_segments
@@ -99,7 +98,7 @@ def index_corpus(config: Config, store: Backend, *, full: bool = False, workers:
     if not root.is_dir():
         raise FileNotFoundError(f"source folder not found: {root}")
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-    current = scan(root, list(iter_pages(root)))
+    current = scan_folder(root)
     fp = settings_fingerprint(config, store.format_version)
     with store.lock():
         store.remove_unfinished()  # a killed full build's leftovers

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from indexer.analysis import TOKENIZER
 from indexer.config import Config
-from indexer.load import FILE_TYPES, file_type
+from indexer.load import FILE_TYPES, PAGE_SUFFIXES, file_type
 
 MANIFEST_FILE = "MANIFEST.json"
 MANIFEST_VERSION = 1
@@ -126,18 +126,37 @@ def file_sha(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def scan(root: Path, paths: list[Path]) -> dict[str, Stat]:
-    """Stat every page; keys are sources (posix paths relative to ``root``), as load_page names them."""
+def scan_folder(root: Path) -> dict[str, Stat]:
+    """Every page under ``root`` (the files indexer.load.iter_pages gives: hidden files and folders skipped,
+    symbolic links to folders not followed) with its size and mtime, keyed by source (posix path relative to
+    ``root``, as load_page names it). One walk with os.scandir, no Path object per file: at 100,000 pages that
+    saves about a second of every update."""
     out: dict[str, Stat] = {}
-    prefix = os.path.join(str(root), "")
-    for p in paths:
+
+    def walk(folder: str, prefix: str) -> None:
         try:
-            st = os.stat(p)
+            with os.scandir(folder) as found:
+                entries = list(found)  # no order needed: the plan sorts the sources
         except OSError:
-            continue
-        path = str(p)  # paths come from iter_pages(root): no per-file resolve() (a realpath each: slow at 10k)
-        source = path[len(prefix):] if path.startswith(prefix) else p.name
-        out[source.replace(os.sep, "/")] = Stat(st.st_size, st.st_mtime_ns)
+            return
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if not entry.is_symlink():
+                    walk(entry.path, f"{prefix}{entry.name}/")
+            elif entry.name.lower().endswith(PAGE_SUFFIXES):  # page_kind(name) is not None, in one C call
+                try:
+                    st = entry.stat()
+                except OSError:
+                    continue
+                out[prefix + entry.name] = Stat(st.st_size, st.st_mtime_ns)
+
+    walk(str(root), "")
     return out
 
 

@@ -72,3 +72,27 @@ def test_fingerprint_follows_analysis_and_cleaner_settings(tmp_path):
     with_dict = fingerprint_of(make_config(tmp_path, analysis={"user_dict": str(user_dict)}))
     user_dict.write_text("职工书屋\n劳模工作室\n", encoding="utf-8")
     assert fingerprint_of(make_config(tmp_path, analysis={"user_dict": str(user_dict)})) != with_dict
+
+
+def test_scan_folder_finds_the_pages_iter_pages_finds(tmp_path):
+    """One os.scandir walk gives exactly iter_pages' pages (hidden ones, other files and linked folders left
+    out), keyed by their posix path under the root, with size and mtime; on scraped/ as on a made-up tree."""
+    from indexer.load import iter_pages
+    from indexer.manifest import scan_folder
+
+    from helpers import SCRAPED
+
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / ".hidden").mkdir()
+    for name in ("a/b/p.html", "a/q.TXT", "r.docx", ".x.html", ".hidden/s.html", "a/notes.csv", "a/b/t.htm"):
+        (tmp_path / name).write_text("页面", encoding="utf-8")
+    (tmp_path / "linked").symlink_to(tmp_path / "a", target_is_directory=True)
+    (tmp_path / "a" / "u.html").symlink_to(tmp_path / "r.docx")
+    for root in (tmp_path, SCRAPED):
+        expected = {}
+        for path in iter_pages(root):
+            st = path.stat()
+            expected[path.relative_to(root).as_posix()] = Stat(st.st_size, st.st_mtime_ns)
+        assert scan_folder(root) == expected
+        assert expected
+    assert sorted(scan_folder(tmp_path)) == ["a/b/p.html", "a/b/t.htm", "a/q.TXT", "a/u.html", "r.docx"]

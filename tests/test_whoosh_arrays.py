@@ -228,3 +228,16 @@ def test_vocabulary_summed_by_segment_equals_whooshs_merged_reader(segmented):
     with segmented.searcher() as s:
         merged = {t.decode("utf-8"): info.doc_frequency() for t, info in s.reader().iter_field("text")}
     assert dict(vocabulary) == merged and len(merged) > 1000
+
+
+@pytest.mark.parametrize("fieldname", ["text", "heading", "grams", "source"])
+def test_term_frequencies_are_whooshs(segmented, fieldname):
+    """The vocabulary read straight from the term files: every segment's terms and document frequencies as
+    Whoosh's iter_field gives them (inlined and block postings, text and ID fields)."""
+    store = segmented
+    with store.searcher() as s:
+        leaves = s.reader().leaf_readers()
+        assert len(leaves) > 1
+        for leaf, _ in leaves:
+            expected = [(term, info.doc_frequency()) for term, info in leaf.iter_field(fieldname)]
+            assert expected and list(whoosh_arrays.term_frequencies(leaf, fieldname)) == expected

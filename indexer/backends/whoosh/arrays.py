@@ -22,6 +22,7 @@ import itertools
 import pickle
 import struct
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -173,6 +174,28 @@ def _read_blocks(m: W3LeafMatcher) -> tuple[list[np.ndarray], list[np.ndarray], 
         if size < 0:
             return id_blocks, weight_blocks, starts
         pos = end
+
+
+_DOC_FREQUENCY = struct.Struct("!I")  # in a W3 term info: flags (B), weight (f), then the document frequency
+
+
+def term_frequencies(leaf, fieldname: str) -> Iterator[tuple[bytes, int]]:
+    """(term bytes, document frequency) of every term of a field in one segment, in term order: Whoosh's
+    iter_field decodes each whole term info (unpickling inlined postings) where only its frequency is needed
+    (the vocabulary at 100,000 pages: 0.9 s of an update's suggestions)."""
+    terms = getattr(leaf, "_terms", None)
+    tindex = getattr(terms, "_tindex", None)
+    if terms is None or tindex is None or not hasattr(terms, "_keycoder") \
+            or fieldname not in getattr(terms, "_fieldmap", {}):
+        for term, info in leaf.iter_field(fieldname):
+            yield term, info.doc_frequency()
+        return
+    prefix = terms._keycoder(fieldname, b"")
+    start = len(prefix)
+    for key, value in tindex.items_from(prefix):
+        if not key.startswith(prefix):
+            return
+        yield key[start:], _DOC_FREQUENCY.unpack_from(value, 5)[0]
 
 
 def _raw_matcher(leaf, fieldname: str, btext: bytes):

@@ -367,9 +367,9 @@ class WhooshStore(GenerationFiles):
             reader = s.reader()
             leaves = reader.leaf_readers() if hasattr(reader, "leaf_readers") else [(reader, 0)]
             for leaf, _ in leaves:
-                for term, info in leaf.iter_field(fieldname):
-                    term = term.decode("utf-8") if isinstance(term, bytes) else term
-                    counts[term] = counts.get(term, 0) + info.doc_frequency()
+                for term, df in arrays.term_frequencies(leaf, fieldname):
+                    text = term.decode("utf-8") if isinstance(term, bytes) else term
+                    counts[text] = counts.get(text, 0) + df
         yield from sorted(counts.items())
 
     def stats(self) -> dict:
