@@ -241,3 +241,23 @@ def test_term_frequencies_are_whooshs(segmented, fieldname):
         for leaf, _ in leaves:
             expected = [(term, info.doc_frequency()) for term, info in leaf.iter_field(fieldname)]
             assert expected and list(whoosh_arrays.term_frequencies(leaf, fieldname)) == expected
+
+
+def test_a_capped_phrase_check_keeps_the_best_and_says_the_total_is_estimated(segmented, monkeypatch):
+    """A long word's parts near each other are checked for the PHRASE_VERIFY best scored sections of a segment
+    only (at 100,000 pages two common parts share tens of thousands): the best hits stay, the total can only
+    shrink, and it says it is estimated. On scraped/ the default never caps."""
+    store = segmented
+    import indexer.search as search_module
+
+    def run():
+        search_module._RESULTS.clear()
+        return search(store, "工会组织建设", SearchOptions(per_page=100, snippets=False))
+
+    full = run()
+    assert not full.total_estimated
+    monkeypatch.setattr(whoosh_arrays, "PHRASE_VERIFY", 1)
+    capped = run()
+    assert capped.total_estimated and capped.total_sections < full.total_sections
+    assert capped.hits[0].record.id == full.hits[0].record.id
+    assert {h.record.id for h in capped.hits} < {h.record.id for h in full.hits}

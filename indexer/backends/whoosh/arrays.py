@@ -46,6 +46,10 @@ _EMPTY = (_EMPTY_IDS, _EMPTY_SCORES, np.zeros(0, dtype=np.int32))
 
 
 LITERAL_VERIFY = 400  # per segment: literal candidates (beyond the word's own matches) checked against the text
+# per segment: sections whose positions a phrase alternative (a long word's parts near each other) reads, the best
+# scored first. Two common parts (事业 … 单位) share tens of thousands of sections at 100,000 pages, and reading all
+# their positions took most of a query's second; the best scored are the ones that can rank.
+PHRASE_VERIFY = 500
 
 
 class LiteralQuery(wq.Query):
@@ -97,6 +101,7 @@ class Unsupported(Exception):
 class Matches:
     docnums: np.ndarray  # global document numbers, ascending
     scores: np.ndarray  # aligned with docnums
+    capped: bool = False  # a phrase alternative checked only its PHRASE_VERIFY best candidates somewhere
 
 
 _POSTINGS = LRU(POSTINGS_CACHE_BYTES)
@@ -331,6 +336,7 @@ class _Leaf:
 
     def __init__(self, top, leaf_searcher):
         self.top, self.searcher, self.reader = top, leaf_searcher, leaf_searcher.reader()
+        self.capped = False  # see Matches.capped
         weighting = top.weighting
         if type(weighting) is not scoring.BM25F:
             raise Unsupported(f"weighting {type(weighting).__name__}")
@@ -419,7 +425,8 @@ class _Leaf:
 
     def phrase(self, q: wq.Phrase, known: np.ndarray):
         """A phrase (words in order, at most ``slop`` positions apart) as an alternative: the sum of its words'
-        scores times its boost (Whoosh's phrase score), where their positions say so; ``known`` left out."""
+        scores times its boost (Whoosh's phrase score), where their positions say so; ``known`` left out. Of
+        more than PHRASE_VERIFY candidates only the best scored are checked (Whoosh's own phrase checks all)."""
         if q.fieldname not in self.top.schema or q.char_ranges or len(q.words) < 2:
             raise Unsupported("phrase")
         parts = [self.evaluate(wq.Term(q.fieldname, w)) for w in q.words]
@@ -429,6 +436,11 @@ class _Leaf:
             ids, scores = ids[keep], scores[keep]
         if not len(ids):
             return _EMPTY
+        if len(ids) > PHRASE_VERIFY:  # the best scored (ties: the earlier section), in section order again
+            self.capped = True
+            best = np.lexsort((ids, -scores))[:PHRASE_VERIFY]
+            best.sort()
+            ids, scores = ids[best], scores[best]
         field = self.top.schema[q.fieldname]
         where = [_positions(self.reader, q.fieldname, field.to_bytes(w), ids) for w in q.words]
         near = np.array([_near_in_order([w[d] for w in where], q.slop) for d in ids.tolist()], dtype=bool)
@@ -459,7 +471,7 @@ class _Leaf:
         for other in postings[1:]:
             if not len(ids):
                 return _EMPTY
-            ids = np.intersect1d(ids, other, assume_unique=True)
+            ids = _sorted_intersect(ids, other.astype(np.int64, copy=False))
         if not len(ids):
             return _EMPTY
         if len(q.key) > 2:
@@ -535,10 +547,23 @@ def _union(parts, best: bool = False):
     return ids, scores, counts.astype(np.int32)
 
 
+def _sorted_intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The values in both of two ascending arrays of distinct values: the shorter one looked up in the longer
+    (np.intersect1d sorts both together: at 100,000 pages a common word's 600,000 sections for a rare word's
+    few, a tenth of a query)."""
+    if len(a) > len(b):
+        a, b = b, a
+    if not len(a):
+        return a
+    at = np.searchsorted(b, a)
+    at[at >= len(b)] = 0
+    return a[b[at] == a]
+
+
 def _intersection(parts):
     ids = parts[0][0]
     for other in parts[1:]:
-        ids = np.intersect1d(ids, other[0], assume_unique=True)
+        ids = _sorted_intersect(ids, other[0])
         if not len(ids):
             return _EMPTY
     scores = np.zeros(len(ids), dtype=np.float64)
@@ -580,9 +605,11 @@ def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matc
     if filter_q is not None:
         _check(filter_q)
     all_ids, all_scores = [], []
+    capped = False
     for sub, offset in searcher.leaf_searchers():
         leaf = _Leaf(searcher, sub)
         ids, scores, _ = leaf.evaluate(q)
+        capped |= leaf.capped
         if filter_q is not None and len(ids):
             keep = np.isin(ids, leaf.matches_only(filter_q))
             ids, scores = ids[keep], scores[keep]
@@ -593,7 +620,7 @@ def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matc
         all_scores.append(scores)
     if not all_ids:
         return Matches(_EMPTY_IDS, _EMPTY_SCORES), optional
-    return Matches(np.concatenate(all_ids), np.concatenate(all_scores)), optional
+    return Matches(np.concatenate(all_ids), np.concatenate(all_scores), capped), optional
 
 
 def _check(q: wq.Query, alternative: bool = False) -> None:

@@ -315,7 +315,9 @@ class WhooshStore(GenerationFiles):
                                load=functools.partial(load_record, s, docnum),
                                facets=functools.partial(_facet_values, s, docnum)))
         documents, counts = arrays.count_matches(s, matches.docnums, FACET_FIELDS if facets else {})
-        return RawResult(len(matches.docnums), hits, counts, documents=documents)
+        # A capped phrase check leaves out sections that hold a long word's parts near each other beyond the best
+        # scored: the total says 约.
+        return RawResult(len(matches.docnums), hits, counts, documents=documents, estimated=matches.capped)
 
     @staticmethod
     def _facet_counts(s, q: wq.Query, filter_q: wq.Query | None) -> tuple[int, int, dict[str, dict[str, int]], bool]:
