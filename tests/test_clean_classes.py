@@ -501,3 +501,78 @@ def test_a_linked_name_with_a_handle_is_a_posts_furniture(tmp_path):
     text = _text(_clean(tmp_path, html))
     assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
     assert not any(h in text for h in handles)
+
+
+# ---- 5. short posts, code blocks and threads in boxes named like chrome (held-out forum pages, 2026-12-05) ----
+
+HOWTO = ("<h1>背景</h1><p>每次换电脑都要重新配置工会报表系统的开发环境很麻烦</p><h1>步骤</h1><p>先安装依赖检查工具</p>"
+         "<pre><code>pip install report-check\nreport-check --all\nreport-check --fix</code></pre>"
+         "<p>再把缺少的模块一个个装上</p><p>最后重启报表服务即可生效</p>")
+COMPOSER = ("<form class='reply-form' method='post'><div class='tip'>发表评论请遵守社区规范，文明发言，理性讨论，"
+            "共同维护良好的交流氛围！</div><textarea name='body'></textarea><div><a href='#'>表情</a> <a href='#'>帮助"
+            "</a></div><button>提交</button></form>")
+
+
+def test_a_short_post_of_terse_lines_is_kept_not_the_comment_box_under_it(tmp_path):
+    """A short how-to (headings, paragraphs without a sentence mark, a code block) above an empty comment box
+    whose form carries a line of rules: the post is the page's text, the form's rules are not."""
+    html = (f"<html><head><title>配置报表环境</title></head><body><div class='nav'><a href='/'>首页</a> "
+            f"<a href='/t'>话题</a></div><div class='article-body'>{HOWTO}</div><div class='comments'>"
+            f"<div class='count'>评论数量：0</div><div class='empty'>还没有评论，快来抢沙发吧！</div>{COMPOSER}</div>"
+            "</body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "每次换电脑都要重新配置" in text and "report-check --fix" in text and "最后重启报表服务" in text
+    assert "遵守社区规范" not in text
+
+
+def test_a_code_block_keeps_its_line_breaks(tmp_path):
+    """A <pre> block's lines stay lines (commands, a listing), they are not run together into one line."""
+    html = (f"<html><head><title>配置报表环境</title></head><body><div class='post'>{ARTICLE}{HOWTO}</div>"
+            "</body></html>")
+    lines = _text(_clean(tmp_path, html)).splitlines()
+    assert {"pip install report-check", "report-check --all", "report-check --fix"} <= set(lines)
+
+
+def test_a_thread_in_a_box_named_like_a_feed_is_its_content(tmp_path):
+    """The posts of a discussion sit in a box whose name says "stream" (like a feed of teasers), each with its
+    author, buttons and a time gap between them: the box holds the page's text, so its words weigh like text and
+    the replies are kept with the opening post, not only the longest post."""
+    posts = "<div class='gap'>3 天后</div>".join(
+        f"<div class='entry'><div class='who'>{PEOPLE[k][0]}</div><div class='level'>{PEOPLE[k][1]}</div>"
+        f"<div class='time'>2024-03-0{k + 1} 08:1{k}</div><div class='body'><p>{w}</p></div>"
+        "<div class='acts'><span>回复</span> <span>点赞</span> <span>举报</span></div></div>"
+        for k, w in enumerate((OPENING,) + ANSWERS))
+    html = (f"<html><head><title>经验交流</title></head><body><div class='notice'><p>本论坛由市总工会主办，是全市工会"
+            f"干部交流工作经验的平台，欢迎各单位积极参与。</p></div><div class='page-stream'>{posts}</div>"
+            "<div class='footer-links'><a href='/a'>关于我们</a> <a href='/b'>联系方式</a></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
+
+
+def test_a_web_address_written_in_a_post_is_its_text(tmp_path):
+    """A link whose text is the address itself (文档地址：https://…) is the writer's reference, not a menu: the
+    line stays, and the post around it is still the page's text."""
+    html = (f"<html><head><title>经验交流</title></head><body><div class='post'><p>{OPENING}</p>"
+            "<p>文档地址：<a href='https://example.org/guide/contest-rules-2024.html'>"
+            f"https://example.org/guide/contest-rules-2024.html</a></p><p>{ANSWERS[0]}</p></div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert "文档地址：https://example.org/guide/contest-rules-2024.html" in text and OPENING[:20] in text
+
+
+def test_a_code_block_in_one_reply_is_kept(tmp_path):
+    """Under a post, the thread's replies (floor numbers) sit in a comments box, and one holds a code block beside
+    its words (a place no other reply has): the code is that reply's text, kept with it."""
+    code = "</p><div class='code'><pre><code>report-check --all\nreport-check --fix --quiet</code></pre></div><p>"
+    replies = "".join(_post(k + 1, a + (code if k == 0 else "")) for k, a in enumerate(ANSWERS))
+    html = (f"<html><head><title>经验交流</title></head><body><div class='article'><h1>职工技能比武怎么搞</h1>"
+            f"<p>{OPENING}</p>{ARTICLE}</div><div class='comments'>{replies}</div></body></html>")
+    text = _text(_clean(tmp_path, html))
+    assert OPENING[:20] in text and all(a[:20] in text for a in ANSWERS)
+    assert "report-check --fix --quiet" in text
+
+
+def test_a_like_button_with_a_plus_count_is_furniture(tmp_path):
+    html = (f"<html><head><title>工会工作总结</title></head><body><div class='article'>{ARTICLE}<p>点赞 +1</p>"
+            f"<p>顶 +12</p>{ARTICLE}</div></body></html>")
+    text = "".join(_text(_clean(tmp_path, html)).split())
+    assert "困难职工帮扶" in text and "+1" not in text and "+12" not in text

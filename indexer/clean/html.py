@@ -55,6 +55,7 @@ MAIN_TEXT_SHARE, MAIN_TEXT_MIN = 0.6, 200
 OVERLAY_BOX = re.compile(r"(?:^|[\s_-])(?:modal|dialog|popup|popover|lightbox|overlay)(?:$|[\s_-])", re.I)
 CHROME_BOX = re.compile(r"(?:^|[\s_-])(?:menu\w*|nav\w*|pop\w*|modal|dialog|mask|layer|tpl|template|tips?|toast|"
                         r"dropdown|login|qrcode|share\w*)(?:$|[\s_-])", re.I)
+REPLY_BOX_MAX = 600  # characters of a comment form's own words (its emoji picker's labels included)
 CLEANEVAL = re.compile(r"^\s*<text\b[^>]*>", re.I)
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
@@ -81,6 +82,10 @@ class Line:
     score: float = 0.0
     cmt: bool = False  # inside a comments/replies container
     noise: bool = False  # inside a container whose class/id says related/share/sidebar/…
+    nbox: int = -1  # the innermost such container (its block node), -1 for none
+    urls: int = 0  # characters of links whose text is a bare web address (a post's own words, not navigation)
+    pre: bool = False  # a line of a <pre> block (code, a listing): its line breaks are kept
+    para: bool = False  # the line is a <p> of its own
 
 
 @dataclass
@@ -118,7 +123,7 @@ def prune(root, selectors: list[str] | tuple[str, ...] = ()) -> None:
     elements, except a hidden element that holds the page's main text (see MAIN_TEXT_SHARE)."""
     doomed, hidden = [], []
     for el in root.iter():
-        if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS or _control_label(el):
+        if not isinstance(el.tag, str) or el.tag.lower() in DROP_TAGS or _control_label(el) or _reply_box(el):
             doomed.append(el)
         elif el.attrib and _hidden(el):
             hidden.append(el)
@@ -140,6 +145,17 @@ def _control_label(el) -> bool:
     """The caption of a form control (a checkbox's "同时转发", "记住我"): dropped with the control it names."""
     return el.tag == "label" and (el.get("for") is not None or next(el.iter("input", "select", "textarea"), None)
                                   is not None)
+
+
+def _reply_box(el) -> bool:
+    """A form to write a comment or reply in (it holds a text area) and little else: its words are instructions and
+    buttons (请勿发布不友善的内容, 评论, 帮助), never the page's text. A page wrapped whole in one form (ASP.NET)
+    has headings or much more text."""
+    if el.tag != "form" or next(el.iter("textarea"), None) is None:
+        return False
+    if next(el.iter("h1", "h2", "h3", "h4", "h5", "h6"), None) is not None:
+        return False
+    return sum(len(WS.sub("", t)) for t in el.itertext()) <= REPLY_BOX_MAX
 
 
 def _drop_all(elements: list) -> None:
@@ -194,7 +210,9 @@ class _LineWalker:
         self.open_ids: list[int] = []
         self.cmt_stack: list[object] = []
         self.noise_stack: list[object] = []
+        self.noise_ids: list[int] = []
         self.hlevel_at_piece: list[int] = []
+        self.pre = 0
 
     def flush(self) -> None:
         if not self.pieces:
@@ -203,15 +221,34 @@ class _LineWalker:
         text = squash("".join(p[0] for p in pieces))
         if text:
             n = len(WS.sub("", text))
-            links = sum(len(WS.sub("", p[0])) for p in pieces if p[1])
+            links = urls = 0
+            for p in pieces:
+                if p[1]:
+                    size = len(WS.sub("", p[0]))
+                    if "://" in p[0] and BARE_URL.match(p[0]):
+                        urls += size
+                    else:
+                        links += size
             bold_chars = sum(len(WS.sub("", p[0])) for p in pieces if p[2])
             htag = min((h for h in self.hlevel_at_piece if h), default=0)
             self.lines.append(Line(text, n, links, bold_chars >= n, htag, cmt=bool(self.cmt_stack),
-                                   noise=bool(self.noise_stack)))
+                                   noise=bool(self.noise_stack), nbox=self.noise_ids[-1] if self.noise_ids else -1,
+                                   urls=urls, pre=self.pre > 0,
+                                   para=bool(self.open_ids) and self.nodes[self.open_ids[-1]][2].tag == "p"))
         pieces.clear()
         self.hlevel_at_piece.clear()
 
     def add(self, text: str | None) -> None:
+        if not text:
+            return
+        if self.pre and "\n" in text:  # a <pre> block keeps its lines: each source line is a line
+            *whole, text = text.split("\n")
+            for part in whole:
+                self._piece(part)
+                self.flush()
+        self._piece(text)
+
+    def _piece(self, text: str) -> None:
         if text:
             self.pieces.append((text, self.links > 0, self.bold > 0))
             self.hlevel_at_piece.append(self.hstack[-1] if self.hstack else 0)
@@ -226,6 +263,7 @@ class _LineWalker:
                 self.cmt_stack.append(el)
             if NOISE_BOX.search(names):
                 self.noise_stack.append(el)
+                self.noise_ids.append(len(self.nodes) - 1)
         elif tag == "br":
             self.flush()
         if tag == "a":
@@ -234,6 +272,8 @@ class _LineWalker:
             self.bold += 1
         if tag in HEAD_TAGS:
             self.hstack.append(HEAD_TAGS[tag])
+        elif tag == "pre":
+            self.pre += 1
         self.add(el.text)
 
     def end(self, el, tag: str) -> None:
@@ -245,10 +285,13 @@ class _LineWalker:
             self.hstack.pop()
         if tag in BLOCK_TAGS:
             self.flush()
+            if tag == "pre" and self.pre:
+                self.pre -= 1
             if self.cmt_stack and self.cmt_stack[-1] is el:
                 self.cmt_stack.pop()
             if self.noise_stack and self.noise_stack[-1] is el:
                 self.noise_stack.pop()
+                self.noise_ids.pop()
             if self.open_ids and self.nodes[self.open_ids[-1]][2] is el:
                 self.nodes[self.open_ids.pop()][1] = len(self.lines)
         self.add(el.tail)
@@ -282,12 +325,20 @@ def line_score(line: Line, rules: LineRules) -> float:
     ld = line.links / n
     if ld > 0.5:
         return -n * 1.0
+    score = _text_score(line, text, stamp)
+    if line.pre:  # code or a listing: text, however terse (a line of prose in it scores as prose)
+        return max(score, (n - line.links - line.urls) * PRE_WEIGHT)
+    return score
+
+
+def _text_score(line: Line, text: str, stamp: bool) -> float:
+    n = line.n
     p = punct_count(text)
     if is_dated_item(text):
         return -min(n, 20)
     if DATE_ONLY.match(text):
         return -5.0
-    own = n - line.links
+    own = n - line.links - line.urls  # a bare web address in a post is neither navigation nor prose
     if p >= 1 and own >= 12 and not stamp and not text.endswith(("...", "…")):
         # punctuation density: 1 mark every 8–40 characters is prose
         density = p / own
@@ -295,12 +346,21 @@ def line_score(line: Line, rules: LineRules) -> float:
         return own * w - line.links
     if line.htag or line.bold:
         return -1.0
+    if line.para and not line.links and not line.cmt and own >= PARA_MIN and not stamp:
+        # a paragraph of its own words without a sentence mark (a note, a step of a how-to): weak text; in a
+        # comment box such a line is a short reaction, scored like any short line
+        return own * PARA_WEIGHT
     return -min(own, 10) * 0.5 - line.links
 
 
 WHOLE_SLACK = 12.0
 DATE_ONLY = re.compile(r"^\s*(?:19|20)\d{2}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?\s*$")
 NOISE_WEIGHT = 0.2
+MAIN_NOISE_MIN = 30.0  # score: a page with less text than this has no main text to find
+PRE_WEIGHT = 0.5  # a line of a <pre> block: half the weight of prose
+PARA_MIN, PARA_WEIGHT = 8, 0.3  # a <p> of its own words without a sentence mark: weak text
+# A link whose text is a web address written out (https://…): the writer's own reference, never a menu item.
+BARE_URL = re.compile(r"^\s*(?:https?|ftp)://\S+\s*$", re.I)
 
 
 # A line of verse: one short clause closed by its punctuation (深夜看书须尽欢，). Alone it looks like a button or a
@@ -329,6 +389,24 @@ def _score_verse(run: list[Line]) -> None:
             ln.score = max(ln.score, float(ln.n))
 
 
+def _main_noise_boxes(lines: list[Line], nodes: list[list]) -> set[int]:
+    """The boxes named like page furniture (a "stream", a "side" column) that hold most of the page's text: a
+    discussion's post stream or an article in a box so named is the content, not furniture (see NOISE_BOX). A
+    box so named inside it (a share bar, a feed of teasers under the article) is still furniture."""
+    boxes = {ln.nbox for ln in lines if ln.nbox >= 0}
+    if not boxes:
+        return set()
+    prefix = [0.0]
+    for ln in lines:
+        prefix.append(prefix[-1] + max(0.0, ln.score))
+    total = prefix[-1]
+    if total < MAIN_NOISE_MIN:
+        return set()
+    # the page's body itself (a class such as "has-nav-bar") is left as it was: every line weighs the same in it
+    return {b for b in boxes if nodes[b][2].tag not in ("body", "html")
+            and prefix[nodes[b][1]] - prefix[nodes[b][0]] >= MAIN_SHARE * total}
+
+
 def choose(lines: list[Line], nodes: list[list], rules: LineRules,
            comments: bool = False) -> tuple[int, int]:
     """The (first, end) line range with the highest summed score that is a run of siblings.
@@ -339,10 +417,11 @@ def choose(lines: list[Line], nodes: list[list], rules: LineRules,
     a sidebar. Unless ``comments`` is true, lines inside comment/reply containers count against.
     """
     prefix = [0.0]
-    for ln in _scored(lines, rules):
+    main_boxes = _main_noise_boxes(_scored(lines, rules), nodes)
+    for ln in lines:
         if ln.cmt and not comments:
             ln.score = -abs(ln.score) - 1
-        elif ln.noise and ln.score > 0:
+        elif ln.noise and ln.score > 0 and ln.nbox not in main_boxes:
             ln.score *= NOISE_WEIGHT
         prefix.append(prefix[-1] + ln.score)
     children: list[list[int]] = [[] for _ in nodes]
@@ -610,8 +689,10 @@ def content_lines(pl: PostList, lines: list, region: tuple[int, int], main: bool
         return set()
     if sum(_chars(lines, pl, u) for u in replies) < REACTION_SHARE * lead:
         units = [u for u in units if u not in replies]
+    # a post's words outside the places the posts share (a code block in one reply) are its text when they are code
+    # or score as text; its other extras (a badge, a signature line) are left to the chosen region
     return {k for a, b in units for k in range(a, b)
-            if k not in pl.meta and (first <= k < end or k in pl.text)}
+            if k not in pl.meta and (first <= k < end or k in pl.text or lines[k].pre or lines[k].score > 0)}
 
 
 def _apply_posts(lines: list, nodes: list[list], region: tuple[int, int], take: list[bool]) -> None:

@@ -66,6 +66,9 @@ INTERACTION_COUNT = re.compile(
     r"^\d+(?:\.\d+)?[万千kKwW]?(?:人|次|个|条)(?:已|都)?(?:赞同|赞|点赞|阅读|浏览|观看|播放|关注|收藏|喜欢|评论|回复|回答|"
     r"转发|分享|投票|围观|参与|看过|在看)(?:了|过)?(?:该|这个|此)?(?:回答|文章|内容|视频|问题|话题)?$")
 
+# A like or vote button showing its count as "+N" (赞 +1, 顶 +12): a short word and a plus count, nothing else.
+PLUS_COUNT = re.compile(r"^[\u4e00-\u9fff]{1,4}[+＋]\d{1,6}$")
+
 
 class LineRules:
     """Boilerplate line matcher: the built-in categories plus user patterns from config."""
@@ -99,7 +102,7 @@ class LineRules:
         s = WS.sub("", line)
         if not s:
             return True
-        if len(s) <= SHORT_LINE and (self.short.search(s) or INTERACTION_COUNT.match(s)):
+        if len(s) <= SHORT_LINE and (self.short.search(s) or INTERACTION_COUNT.match(s) or PLUS_COUNT.match(s)):
             return True
         if self.any.search(s):
             return True
