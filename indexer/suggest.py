@@ -94,8 +94,8 @@ class SuggestState:
         self.analyzer = analyzer
         self.stamp = stamp  # the index run that wrote it (the manifest's "updated")
         self.phrases: dict[str, Phrase] = {}
-        self.clauses: dict[str, Clause] = {}
         self.names: list[str] = []  # clause number → clause
+        self.clauses: list[Clause] = []  # clause number → its phrase key and word runs
         self.numbers: dict[str, int] = {}  # clause → clause number
         self.pages: dict[str, str] = {}  # source → its documents' clause codes, encoded (see _encode)
         self.whole: Counter = Counter()  # documents holding a phrase as a whole clause
@@ -117,10 +117,9 @@ class SuggestState:
     def _number(self, clause: str) -> int:
         number = self.numbers.get(clause)
         if number is None:
-            if clause not in self.clauses:
-                self.clauses[clause] = self._analyse(clause)
             number = self.numbers[clause] = len(self.names)
             self.names.append(clause)
+            self.clauses.append(self._analyse(clause))
         return number
 
     def _count(self, doc: list[int], sign: int) -> None:
@@ -128,7 +127,7 @@ class SuggestState:
         keys: dict[str, int] = {}
         doc_runs: set[str] = set()
         for code in doc:
-            key, clause_runs = self.clauses[self.names[code // 2]]
+            key, clause_runs = self.clauses[code // 2]
             if key is not None:
                 keys[key] = min(code % 2, keys.get(key, HEADING))
             doc_runs.update(clause_runs)
@@ -189,8 +188,7 @@ class SuggestState:
         keys = list(self.phrases)
         key_id = {k: i for i, k in enumerate(keys)}
         rows = []
-        for clause in self.names:
-            key, runs = self.clauses[clause]
+        for clause, (key, runs) in zip(self.names, self.clauses, strict=True):
             rows.append([clause, -1 if key is None else key_id[key], [key_id[k] for k in runs]])
         phrases = [[k, self.phrases[k].text, self.phrases[k].terms] for k in keys]
         counts = {name: [[key_id[k], n] for k, n in counter.items()]
@@ -208,8 +206,7 @@ class SuggestState:
         state.phrases = {k: Phrase(text, terms) for k, text, terms in data["phrases"]}
         state.names = [row[0] for row in data["clauses"]]
         state.numbers = {c: i for i, c in enumerate(state.names)}
-        state.clauses = {c: (keys[k] if k >= 0 else None, tuple(keys[r] for r in runs))
-                         for c, k, runs in data["clauses"]}
+        state.clauses = [(keys[k] if k >= 0 else None, tuple(keys[r] for r in runs)) for _, k, runs in data["clauses"]]
         state.pages = data["pages"]
         if not all(isinstance(v, str) for v in state.pages.values()):
             raise ValueError(f"{STATE_FILE} holds pages in another form")
