@@ -138,3 +138,68 @@ def test_postings_are_smaller_than_whoosh_layout(tmp_path, monkeypatch, store):
         assert type(leaf.postings("text", "工会".encode()).format) is formats.Positions
     assert stock.stats()["sections"] == store.stats()["sections"]
     assert _postings_bytes(store) <= 0.8 * _postings_bytes(stock)
+
+
+def test_trailer_holds_what_the_blocks_hold(store):
+    """A posting list of more than one block ends with a trailer (numbers, weights, block offsets and first
+    postings as arrays): on every such term of scraped/, in every field, it equals what Whoosh's matcher reads
+    block by block, and arrays.py reads it."""
+    import numpy as np
+
+    from indexer.backends.whoosh import arrays
+    from indexer.backends.whoosh.codec import read_trailer
+
+    checked = 0
+    with store.searcher() as s:
+        for leaf, _ in s.reader().leaf_readers():
+            for fieldname in ("page_title", "heading", "text", "grams", "site_keys"):
+                for term, info in leaf.iter_field(fieldname):
+                    if info.is_inlined():
+                        continue
+                    m = arrays._raw_matcher(leaf, fieldname, term)
+                    trailer = read_trailer(m._postfile, *info.extent())
+                    if info.doc_frequency() <= 128:  # one block: no trailer
+                        assert trailer is None, term
+                        continue
+                    ids, weights, starts, firsts = trailer
+                    id_blocks, weight_blocks, block_starts = arrays._read_blocks(m)
+                    assert ids.tolist() == np.concatenate(id_blocks).tolist(), term
+                    assert weights.tolist() == np.concatenate(weight_blocks).tolist(), term
+                    assert starts.tolist() == block_starts, term
+                    assert firsts.tolist() == np.cumsum([0] + [len(b) for b in id_blocks[:-1]]).tolist()
+                    whoosh = leaf.postings(fieldname, term)
+                    assert ids.tolist() == list(whoosh.all_ids()), term
+                    got = arrays._postings(leaf, fieldname, term)
+                    assert got[0].tolist() == ids.tolist() and got[2] is not None
+                    checked += 1
+    assert checked >= 10, checked  # 16 on scraped/
+
+
+@given(st.lists(st.lists(st.tuples(st.integers(min_value=1, max_value=2**20),
+                                   st.one_of(st.integers(min_value=1, max_value=70000).map(float),
+                                             st.floats(min_value=0.25, max_value=8, width=32))),
+                         min_size=1, max_size=5), min_size=2, max_size=4))
+def test_trailer_round_trip(blocks):
+    """Any ascending numbers and weights (integral ones stored narrow, others as float32) read back exactly."""
+    import io
+
+    import numpy as np
+
+    from indexer.backends.whoosh.codec import encode_trailer, read_trailer
+
+    class File(io.BytesIO):
+        def get(self, at, n):
+            return self.getvalue()[at:at + n]
+
+    gaps = [np.array([g for g, _ in b], dtype=np.int64) for b in blocks]
+    ids = np.cumsum(np.concatenate(gaps))
+    sizes = [len(b) for b in blocks]
+    id_blocks = np.split(ids, np.cumsum(sizes)[:-1])
+    weight_blocks = [np.array([w for _, w in b], dtype=np.float32) for b in blocks]
+    offsets = [4 + 100 * i for i in range(len(blocks))]
+    data = b"x" * 50 + encode_trailer(id_blocks, weight_blocks, offsets)
+    got_ids, got_weights, starts, firsts = read_trailer(File(data), 0, len(data))
+    assert got_ids.tolist() == ids.tolist()
+    assert got_weights.tolist() == np.concatenate(weight_blocks).tolist()
+    assert starts.tolist() == offsets
+    assert firsts.tolist() == [0, *np.cumsum(sizes)[:-1].tolist()]

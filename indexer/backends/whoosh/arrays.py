@@ -35,6 +35,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.util.numeric import byte_to_length
 
 from indexer.analysis import grams, literal_key
+from indexer.backends.whoosh.codec import read_trailer
 from indexer.cache import LRU
 
 POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per process: about 4 million postings
@@ -133,7 +134,12 @@ def _postings(leaf, fieldname: str, btext: bytes):
         ids, weights = _EMPTY_IDS.astype(np.int32), _EMPTY_SCORES.astype(np.float32)
     else:
         m = _raw_matcher(leaf, fieldname, btext)
+        trailer = None
         if isinstance(m, W3LeafMatcher):
+            trailer = read_trailer(m._postfile, m._startoffset, m._length)
+        if trailer is not None:  # more than one block: the arrays in one read (codec.py)
+            ids, weights, starts, firsts = trailer
+        elif isinstance(m, W3LeafMatcher):  # one block
             id_blocks, weight_blocks, block_starts = _read_blocks(m)
             ids, weights = np.concatenate(id_blocks).astype(np.int32), np.concatenate(weight_blocks)
             starts = np.array(block_starts, dtype=np.int64)
@@ -156,7 +162,8 @@ _BLOCK_LENGTH = struct.Struct("!i")  # Whoosh's write_int: a block's length, neg
 def _read_blocks(m: W3LeafMatcher) -> tuple[list[np.ndarray], list[np.ndarray], list[int]]:
     """A term's posting blocks, parsed from one read of its whole extent: (document numbers, weights, file
     offset) per block. Whoosh's matcher reads each block's header with pickle.load on the file, a few bytes at a
-    time (at 100,000 pages, most of a cold query's CPU); the layout is the one W3LeafMatcher._goto reads."""
+    time; the layout is the one W3LeafMatcher._goto reads. Used for terms of one block (longer ones have a
+    trailer)."""
     length = m._length[0] if isinstance(m._length, tuple) else m._length  # from_bytes leaves it a 1-tuple
     base = m._startoffset
     buf = m._postfile.get(base, length)

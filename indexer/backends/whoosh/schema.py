@@ -19,7 +19,8 @@ from indexer.sketch import make_sketch
 # The stored record is a tuple in SectionRecord's field order: the layout is part of the format, so an index
 # written with other fields is refused (and rebuilt by `unionsearch index`) rather than read into wrong fields.
 RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(SectionRecord))
-FORMAT_VERSION = "7-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest()[:8]
+# 8: each posting list ends with a trailer numpy reads whole (codec.py)
+FORMAT_VERSION = "8-" + hashlib.sha1(",".join(RECORD_FIELDS).encode()).hexdigest()[:8]
 
 _CACHE_MAX_CHARS = 100
 _CACHE_SIZE = 20_000
