@@ -67,54 +67,60 @@ def copy_targets(hits: list[RawHit]) -> list[int]:
 def _copy_targets(hits: list[RawHit]) -> list[int]:
     """copy_targets, computed.
 
-    Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). How many
-    0-mod-4 grams every two hits share comes from one matrix product; a hit is compared exactly (with C set
-    operations) only with kept hits that share enough of those grams to reach either threshold."""
+    Each hit brings its sketch (hashed character 4-grams, made at index time: indexer/sketch.py). The grams
+    every two hits share come from one matrix product over their stored grams (a sampled sketch holds only
+    0-mod-4 grams, so against any other sketch the product counts the 0-mod-4 grams both hold, which is what
+    a sampled pair is compared on); then, in rank order, a hit folds into the first kept hit it copies.
+    (Comparing pairs one by one with sets cost 15 ms a query on pages that share many paragraphs.)"""
+    n = len(hits)
+    if not n:
+        return []
     sketches = [h.sketch() for h in hits]
-    zeros = [sk.zeros_array for sk in sketches]
-    n0 = np.array([len(z) for z in zeros], dtype=np.int64)
-    shared = _shared_counts(zeros)
-    kept: list[int] = []  # indices of the hits kept, in rank order
+    n0 = np.array([len(sk.zeros_array) for sk in sketches], dtype=np.int64)
+    sampled = np.array([sk.sampled for sk in sketches], dtype=bool)
+    sizes = np.array([len(sk.array) for sk in sketches], dtype=np.int64)
+    inter = _shared_counts([sk.array for sk in sketches])
+    # A pair with a sampled side is compared on 0-mod-4 grams, two unsampled sketches on all of theirs.
+    a = np.where(sampled[:, None] | sampled[None, :], n0[:, None], sizes[:, None])
+    b = a.T
+    union = np.maximum(a + b - inter, 1)
+    smaller = np.maximum(np.minimum(a, b), 1)
+    # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
+    copy = (inter > 0) & ((inter / union >= NEAR_DUPLICATE) | (inter / smaller >= CONTAINED))
+    copy[n0 == 0, :] = False  # too short to compare
+    kept = np.zeros(n, dtype=bool)
     targets: list[int] = []
     target_of: dict[str, int] = {}  # hit id → index of the kept hit it belongs to
     for i, hit in enumerate(hits):
         target = target_of.get(hit.duplicate_of) if hit.duplicate_of else None
-        if target is None and n0[i] and kept:
-            ks = np.array(kept)
-            # Both thresholds need the shared 0-mod-4 grams to be a good part of the smaller side; a candidate
-            # below a third of it (common phrases of the genre) cannot be a copy.
-            counts = shared[i, ks]
-            candidates = ks[(counts > 0) & (3 * counts >= np.minimum(n0[i], n0[ks]))]
-            for k in candidates.tolist():
-                mine, other = sketches[i], sketches[k]
-                inter = len(mine.grams & other.grams)
-                a, b = (n0[i], n0[k]) if mine.sampled or other.sampled else (len(mine.grams), len(other.grams))
-                # A near-copy (Jaccard), or one section repeated inside a longer one (containment).
-                if inter / (a + b - inter or 1) >= NEAR_DUPLICATE or inter / (min(a, b) or 1) >= CONTAINED:
-                    target = k
-                    break
+        if target is None and i:
+            row = copy[i, :i] & kept[:i]
+            k = int(row.argmax())
+            if row[k]:
+                target = k
         if target is not None:
             targets.append(target)
             target_of[hit.id] = target
             continue
-        kept.append(i)
+        kept[i] = True
         targets.append(i)
         target_of[hit.id] = i
     return targets
 
 
 def _shared_counts(grams: list[np.ndarray]) -> np.ndarray:
-    """How many grams each two of the arrays share (each array's grams distinct), as a square matrix."""
+    """How many grams each two of the arrays share (each array's grams distinct 16-bit values, as sketches
+    store them), as a square matrix."""
     n = len(grams)
     if not n:
         return np.zeros((0, 0), dtype=np.float32)
     owners = np.repeat(np.arange(n), [len(g) for g in grams])
-    flat = np.concatenate(grams)
-    _, column, counts = np.unique(flat, return_inverse=True, return_counts=True)
-    keep = counts[column] >= 2  # a gram only one hit has adds to no pair
-    columns, packed = np.unique(column[keep], return_inverse=True)
-    matrix = np.zeros((n, len(columns)), dtype=np.float32)
-    matrix[owners[keep], packed] = 1.0
+    flat = np.concatenate(grams).astype(np.int64)
+    common = np.bincount(flat, minlength=1 << 16) >= 2  # a gram only one hit has adds to no pair
+    column_of = np.cumsum(common) - 1
+    keep = common[flat]
+    matrix = np.zeros((n, int(common.sum())), dtype=np.float32)
+    matrix[owners[keep], column_of[flat[keep]]] = 1.0
     return matrix @ matrix.T
 
 

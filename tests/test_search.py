@@ -67,6 +67,49 @@ def test_near_copies_collapse_into_one_result(store):
     assert result.hits[0].similar >= 1
 
 
+def _pairwise_copy_targets(hits):
+    """The near-copy fold by its definition: each hit compared, with sets of grams, with every kept hit above
+    it; the first it copies (Jaccard or containment) takes it."""
+    from indexer.search import CONTAINED, NEAR_DUPLICATE
+
+    sketches = [h.sketch() for h in hits]
+    kept, targets, target_of = [], [], {}
+    for i, hit in enumerate(hits):
+        target = target_of.get(hit.duplicate_of) if hit.duplicate_of else None
+        mine = sketches[i]
+        if target is None and len(mine.zeros_array):
+            for k in kept:
+                other = sketches[k]
+                inter = len(mine.grams & other.grams)
+                a, b = ((len(mine.zeros_array), len(other.zeros_array)) if mine.sampled or other.sampled
+                        else (len(mine.grams), len(other.grams)))
+                if inter / (a + b - inter or 1) >= NEAR_DUPLICATE or inter / (min(a, b) or 1) >= CONTAINED:
+                    target = k
+                    break
+        if target is None:
+            kept.append(i)
+            target = i
+        targets.append(target)
+        target_of[hit.id] = target
+    return targets
+
+
+def test_the_copy_fold_is_the_pairwise_definition(store):
+    """copy_targets compares every two hits at once (a matrix product of their grams): on the corpus's
+    broad queries it folds exactly as comparing them pair by pair does, and it does fold some."""
+    from indexer.query import parse_query
+    from indexer.search import copy_targets
+
+    folded = 0
+    for text in ("工会", "职工", "劳动竞赛", "女职工", "职工之家"):
+        hits = store.search(parse_query(text, store.analyzer), 150).hits
+        assert len(hits) > 10, text
+        targets = copy_targets(hits)
+        assert targets == _pairwise_copy_targets(hits), text
+        folded += sum(t != i for i, t in enumerate(targets))
+    assert folded > 0
+
+
 def test_pages_do_not_overlap(store):
     first = search(store, "职工", SearchOptions(page=1, per_page=5))
     second = search(store, "职工", SearchOptions(page=2, per_page=5))
