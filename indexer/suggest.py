@@ -29,7 +29,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from pypinyin import lazy_pinyin
 
 from indexer.analysis import Analyzer, cut, literal_key, normalise
 from indexer.backends.base import Backend
@@ -280,6 +279,9 @@ def estimate(terms: str, docs: int, df: Mapping[str, int], sections: int) -> int
 
 @lru_cache(maxsize=200_000)
 def _word_pinyin(word: str) -> tuple[str, ...]:
+    # imported when first needed: 0.5 s, and an update whose phrases all have their pinyin already needs none
+    from pypinyin import lazy_pinyin
+
     return tuple(s.lower() for s in lazy_pinyin(word) if s.strip())
 
 

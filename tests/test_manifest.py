@@ -96,3 +96,30 @@ def test_scan_folder_finds_the_pages_iter_pages_finds(tmp_path):
         assert scan_folder(root) == expected
         assert expected
     assert sorted(scan_folder(tmp_path)) == ["a/b/p.html", "a/b/t.htm", "a/q.TXT", "a/u.html", "r.docx"]
+
+
+def test_code_digest_ignores_docs_and_keeps_its_parses(tmp_path, monkeypatch):
+    """The code part of the fingerprint ignores comments and docstrings, follows logic, and a module parsed
+    once is not parsed again (its digest is kept by the hash of its bytes in the cache file)."""
+    import indexer.manifest as manifest_module
+    from indexer.manifest import code_digest
+
+    module = tmp_path / "rule.py"
+    module.write_text('def f(x):\n    """Doc."""\n    return x + 1\n', encoding="utf-8")
+    cache = tmp_path / "cache" / "digests.json"
+    first = code_digest([module], cache)
+    assert cache.exists() and code_digest([module]) == first
+    module.write_text('def f(x):\n    """Other doc."""\n    # a comment\n    return x + 1\n', encoding="utf-8")
+    assert code_digest([module], cache) == first
+    module.write_text('def f(x):\n    return x + 2\n', encoding="utf-8")
+    changed = code_digest([module], cache)
+    assert changed != first
+
+    def no_parse(raw):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(manifest_module, "_tree_digest", no_parse)
+    assert code_digest([module], cache) == changed
+    cache.write_text("not json", encoding="utf-8")  # a broken cache is parsed over
+    monkeypatch.undo()
+    assert code_digest([module], cache) == changed
