@@ -439,7 +439,7 @@ def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: 
     # Collapse runs over a window of the best matches (longer for deep pages); `total` is the matches minus
     # the copies folded in the first window.
     fetch = min(MAX_WINDOW, max(COLLAPSE_WINDOW, need * 3 + 30)) if options.collapse else need
-    raw, all_words, notice = _match(store, pq, fetch, sort, filters, options)
+    raw, all_words, notice, counts = _match(store, pq, fetch, sort, filters, options)
     result.partial = notice is not None
     if all_words < SUPPLEMENT_BELOW:
         result.suggestion = suggest(store, pq)
@@ -447,15 +447,15 @@ def _search(store: Backend, text: str, options: SearchOptions, max_query_chars: 
         # No section has all the words, and a spelling whose words some sections have: show its results (as
         # search engines do for a typo) and say so; the supplement of the query as typed is dropped.
         fixed = parse_query(result.suggestion, store.analyzer, max_query_chars)
-        fixed_raw, fixed_all, fixed_notice = _match(store, fixed, fetch, sort, filters, options)
+        fixed_raw, fixed_all, fixed_notice, fixed_counts = _match(store, fixed, fetch, sort, filters, options)
         if fixed_all:
-            pq, raw, all_words = fixed, fixed_raw, fixed_all
+            pq, raw, all_words, counts = fixed, fixed_raw, fixed_all, fixed_counts
             result.corrected, result.partial = result.suggestion, fixed_notice is not None
             notice = f"没有找到“{text.strip()}”的结果，以下为“{result.suggestion}”的结果" + \
                 (f"；{fixed_notice}" if fixed_notice else "")
     result.incomplete, result.notice = bool(raw.incomplete), notice
     grouped, members, _ = _fold(raw.hits, options)
-    counts = _count(raw, options)
+    counts = counts or _count(raw, options)
     result.total_sections, result.total, result.facets = counts.sections, counts.documents, counts.facets
     result.total_estimated = raw.estimated or counts.approximate
 
@@ -477,9 +477,12 @@ def _match(store: Backend, pq: ParsedQuery, fetch: int, sort: str, filters: dict
     """The raw hits of a plan: sections with all its words and, when they make fewer than SUPPLEMENT_BELOW
     documents (copies folded), the any-word supplement after them. Whether to add it is decided without the
     filters, so a filter only narrows what the unfiltered search shows: a facet value's count is what its
-    click gives. Returns (raw result, how many documents all the words give without filters, the notice)."""
+    click gives. Returns (raw result, how many documents all the words give without filters, the notice, the
+    raw result's counts when they were made here)."""
     raw = store.search(pq, fetch, sort=sort, filters=filters)
-    found = _count(raw, options).documents  # documents, grouped or not: one rule for every face
+    first = _count(raw, options)
+    counts: _Counts | None = first
+    found = first.documents  # documents, grouped or not: one rule for every face
     all_words = found if not filters else _count(store.search(pq, fetch, sort=sort), options).documents
     notice = None
     if all_words < SUPPLEMENT_BELOW and _relaxable(pq):
@@ -497,10 +500,11 @@ def _match(store: Backend, pq: ParsedQuery, fetch: int, sort: str, filters: dict
                 notice += "（" + "；".join(f"“{word}”按“{'、'.join(parts)}”查找"
                                           for word, parts in extra.backed_off) + "）"
         if more or filters:
+            counts = None
             raw = RawResult(max(extra.total, raw.total), merged, extra.facets, raw.incomplete or extra.incomplete,
                             estimated=raw.estimated or extra.estimated, backed_off=extra.backed_off,
                             documents=max(extra.documents, raw.documents))
-    return raw, all_words, notice
+    return raw, all_words, notice, counts
 
 
 def hit_to_json(hit: Hit) -> dict:
