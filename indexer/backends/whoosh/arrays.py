@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import math
 import pickle
 import struct
 import zlib
@@ -47,10 +48,11 @@ _EMPTY = (_EMPTY_IDS, _EMPTY_SCORES, np.zeros(0, dtype=np.int32))
 
 
 LITERAL_VERIFY = 400  # per segment: literal candidates (beyond the word's own matches) checked against the text
-# per segment: sections whose positions a phrase alternative (a long word's parts near each other) reads, the best
-# scored first. Two common parts (事业 … 单位) share tens of thousands of sections at 100,000 pages, and reading all
-# their positions took most of a query's second; the best scored are the ones that can rank.
-PHRASE_VERIFY = 500
+# sections whose positions a phrase alternative (a long word's parts near each other) reads, the best scored first,
+# shared between the segments by their size (at least PHRASE_VERIFY_SEGMENT in each). Two common parts (事业 … 单位)
+# share tens of thousands of sections at 100,000 pages, and reading all their positions took most of a query's
+# second; the best scored are the ones that can rank.
+PHRASE_VERIFY, PHRASE_VERIFY_SEGMENT = 500, 50
 
 
 class LiteralQuery(wq.Query):
@@ -108,6 +110,9 @@ class Matches:
 _POSTINGS = LRU(POSTINGS_CACHE_BYTES)
 _LITERAL_KEYS = LRU(32 * 1024 * 1024)  # sections' literal keys, checked again by later queries (_Leaf._holds)
 _COLUMNS = LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
+# Decoded posting blocks' values (positions), by segment and file offset: a long word's parts near each other are
+# checked in the positions of common words (事业 … 单位, 劳动 … 保障), which many queries' parts share.
+_BLOCK_VALUES = LRU(32 * 1024 * 1024)
 
 
 def _segment_key(leaf) -> str:
@@ -236,10 +241,15 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
             m.next()
         return out
     blocks = np.searchsorted(firsts, at, side="right") - 1
+    segment = _segment_key(leaf)
     for block in np.unique(blocks).tolist():
-        m._goto(int(starts[block]))
-        m._read_values()
-        values = m._values
+        start = int(starts[block])
+        values = _BLOCK_VALUES.get((segment, start))
+        if values is None:
+            m._goto(start)
+            m._read_values()
+            values = m._values
+            _BLOCK_VALUES.put((segment, start), values, sum(map(len, values)) + 40 * len(values) + 100)
         for doc, i in zip(docs[blocks == block].tolist(), (at[blocks == block] - firsts[block]).tolist(),
                           strict=True):
             out[doc] = decode(values[i])
@@ -344,6 +354,9 @@ class _Leaf:
     def __init__(self, top, leaf_searcher):
         self.top, self.searcher, self.reader = top, leaf_searcher, leaf_searcher.reader()
         self.capped = False  # see Matches.capped
+        # this segment's part of PHRASE_VERIFY
+        share = self.reader.doc_count_all() / max(1, top.doc_count_all())
+        self.phrase_verify = max(math.ceil(PHRASE_VERIFY * share), min(PHRASE_VERIFY, PHRASE_VERIFY_SEGMENT))
         weighting = top.weighting
         if type(weighting) is not scoring.BM25F:
             raise Unsupported(f"weighting {type(weighting).__name__}")
@@ -433,7 +446,8 @@ class _Leaf:
     def phrase(self, q: wq.Phrase, known: np.ndarray):
         """A phrase (words in order, at most ``slop`` positions apart) as an alternative: the sum of its words'
         scores times its boost (Whoosh's phrase score), where their positions say so; ``known`` left out. Of
-        more than PHRASE_VERIFY candidates only the best scored are checked (Whoosh's own phrase checks all)."""
+        more than the segment's part of PHRASE_VERIFY candidates only the best scored are checked (Whoosh's own
+        phrase checks all)."""
         if q.fieldname not in self.top.schema or q.char_ranges or len(q.words) < 2:
             raise Unsupported("phrase")
         parts = [self.evaluate(wq.Term(q.fieldname, w)) for w in q.words]
@@ -443,9 +457,9 @@ class _Leaf:
             ids, scores = ids[keep], scores[keep]
         if not len(ids):
             return _EMPTY
-        if len(ids) > PHRASE_VERIFY:  # the best scored (ties: the earlier section), in section order again
+        if len(ids) > self.phrase_verify:  # the best scored (ties: the earlier section), in section order again
             self.capped = True
-            best = np.lexsort((ids, -scores))[:PHRASE_VERIFY]
+            best = np.lexsort((ids, -scores))[:self.phrase_verify]
             best.sort()
             ids, scores = ids[best], scores[best]
         field = self.top.schema[q.fieldname]
