@@ -115,10 +115,10 @@ def test_code_digest_ignores_docs_and_keeps_its_parses(tmp_path, monkeypatch):
     changed = code_digest([module], cache)
     assert changed != first
 
-    def no_parse(raw):
+    def no_parse(paths):
         raise AssertionError("parsed again")
 
-    monkeypatch.setattr(manifest_module, "_tree_digest", no_parse)
+    monkeypatch.setattr(manifest_module, "_parsed_digest", no_parse)
     assert code_digest([module], cache) == changed
     cache.write_text("not json", encoding="utf-8")  # a broken cache is parsed over
     monkeypatch.undo()
