@@ -230,10 +230,14 @@ def test_vocabulary_summed_by_segment_equals_whooshs_merged_reader(segmented):
     assert dict(vocabulary) == merged and len(merged) > 1000
 
 
+@pytest.mark.parametrize("chunk", [None, 7, 300])
 @pytest.mark.parametrize("fieldname", ["text", "heading", "grams", "source"])
-def test_term_frequencies_are_whooshs(segmented, fieldname):
+def test_term_frequencies_are_whooshs(segmented, fieldname, chunk, monkeypatch):
     """The vocabulary read straight from the term files: every segment's terms and document frequencies as
-    Whoosh's iter_field gives them (inlined and block postings, text and ID fields)."""
+    Whoosh's iter_field gives them (inlined and block postings, text and ID fields), whatever the size of the
+    chunks the file is read in (smaller than one item, a few items, the default)."""
+    if chunk is not None:
+        monkeypatch.setattr(whoosh_arrays, "_TERMS_CHUNK", chunk)
     store = segmented
     with store.searcher() as s:
         leaves = s.reader().leaf_readers()

@@ -194,12 +194,15 @@ def _read_blocks(m: W3LeafMatcher) -> tuple[list[np.ndarray], list[np.ndarray], 
 
 
 _DOC_FREQUENCY = struct.Struct("!I")  # in a W3 term info: flags (B), weight (f), then the document frequency
+_ITEM_HEAD = struct.Struct("!ii")  # an item of Whoosh's term file: key length, value length (filetables._lengths)
+_TERMS_CHUNK = 1 << 20
 
 
 def term_frequencies(leaf, fieldname: str) -> Iterator[tuple[bytes, int]]:
     """(term bytes, document frequency) of every term of a field in one segment, in term order: Whoosh's
     iter_field decodes each whole term info (unpickling inlined postings) where only its frequency is needed
-    (the vocabulary at 100,000 pages: 0.9 s of an update's suggestions)."""
+    (the vocabulary at 100,000 pages: 0.9 s of an update's suggestions), and its term file reader reads each
+    item in three small reads."""
     terms = getattr(leaf, "_terms", None)
     tindex = getattr(terms, "_tindex", None)
     if terms is None or tindex is None or not hasattr(terms, "_keycoder") \
@@ -209,10 +212,26 @@ def term_frequencies(leaf, fieldname: str) -> Iterator[tuple[bytes, int]]:
         return
     prefix = terms._keycoder(fieldname, b"")
     start = len(prefix)
-    for key, value in tindex.items_from(prefix):
+    pos = tindex.closest_key_pos(prefix)
+    if pos is None:
+        return
+    # The items (key length, value length, key, value) are read a chunk at a time, not three reads an item.
+    dbfile, end = tindex.dbfile, tindex.endofdata
+    head, unpack_head, unpack_df = _ITEM_HEAD.size, _ITEM_HEAD.unpack_from, _DOC_FREQUENCY.unpack_from
+    buf, base = b"", pos
+    while pos < end:
+        at = pos - base
+        if at + head > len(buf):
+            base, buf, at = pos, dbfile.get(pos, min(max(_TERMS_CHUNK, head), end - pos)), 0
+        size = head + sum(unpack_head(buf, at))
+        if at + size > len(buf):
+            base, buf, at = pos, dbfile.get(pos, min(max(_TERMS_CHUNK, size), end - pos)), 0
+        keylen, datalen = unpack_head(buf, at)
+        key = buf[at + head:at + head + keylen]
         if not key.startswith(prefix):
             return
-        yield key[start:], _DOC_FREQUENCY.unpack_from(value, 5)[0]
+        yield key[start:], unpack_df(buf, at + head + keylen + 5)[0]
+        pos += size
 
 
 def _raw_matcher(leaf, fieldname: str, btext: bytes):
