@@ -265,3 +265,37 @@ def test_a_capped_phrase_check_keeps_the_best_and_says_the_total_is_estimated(se
     assert capped.total_estimated and capped.total_sections < full.total_sections
     assert capped.hits[0].record.id == full.hits[0].record.id
     assert {h.record.id for h in capped.hits} < {h.record.id for h in full.hits}
+
+
+def test_a_words_alternatives_are_evaluated_once_per_segment(segmented, monkeypatch):
+    """The all-word search, the check for words to back off and the any-word supplement evaluate the same
+    typed words in turn: each word's alternatives are evaluated once per segment, and the answer is the one
+    evaluating them every time gives."""
+    import indexer.search as search_module
+
+    store = segmented
+    queries = ["拔河比赛 量子计算机", "职工之家 困难职工", "工会组织建设"]
+
+    def answers():
+        out = []
+        for text in queries:
+            search_module._RESULTS.clear()
+            r = search(store, text, SearchOptions(per_page=20, snippets=False))
+            out.append((r.total, r.total_sections, r.notice, [(h.record.id, round(h.score, 9)) for h in r.hits]))
+        return out
+
+    monkeypatch.setattr(whoosh_arrays, "_EVALUATED", LRU(0))  # keeps nothing
+    expected = answers()
+    monkeypatch.setattr(whoosh_arrays, "_EVALUATED", LRU(32 * 1024 * 1024))
+    evaluated = []
+    original = whoosh_arrays._Leaf._evaluate
+
+    def counting(self, q, known):
+        if isinstance(q, wq.DisjunctionMax) and known is None:
+            evaluated.append((whoosh_arrays._segment_key(self.reader), q))
+        return original(self, q, known)
+
+    monkeypatch.setattr(whoosh_arrays._Leaf, "_evaluate", counting)
+    assert answers() == expected
+    assert evaluated and len(evaluated) == len(set(evaluated))
+    assert answers() == expected and len(evaluated) == len(set(evaluated))  # the second time, nothing again

@@ -110,6 +110,8 @@ class Matches:
 _POSTINGS = LRU(POSTINGS_CACHE_BYTES)
 _LITERAL_KEYS = LRU(32 * 1024 * 1024)  # sections' literal keys, checked again by later queries (_Leaf._holds)
 _COLUMNS = LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
+# A typed word's matches and scores in a segment, by everything they depend on (_Leaf.evaluate)
+_EVALUATED = LRU(32 * 1024 * 1024)
 # Decoded posting blocks' values (positions), by segment and file offset: a long word's parts near each other are
 # checked in the positions of common words (事业 … 单位, 劳动 … 保障), which many queries' parts share.
 _BLOCK_VALUES = LRU(32 * 1024 * 1024)
@@ -370,9 +372,12 @@ class _Leaf:
     """What evaluating a query needs of one segment: its reader, the top-level searcher (collection statistics,
     as Whoosh's scorer takes them) and the weighting."""
 
-    def __init__(self, top, leaf_searcher):
+    def __init__(self, top, leaf_searcher, collection: tuple | None = None):
         self.top, self.searcher, self.reader = top, leaf_searcher, leaf_searcher.reader()
         self.capped = False  # see Matches.capped
+        # what scores depend on beyond this segment (every segment of the searcher, the weighting): with it, a
+        # word's alternatives evaluated here are kept for the next search of the same words (_EVALUATED)
+        self.collection = collection
         # this segment's part of PHRASE_VERIFY
         share = self.reader.doc_count_all() / max(1, top.doc_count_all())
         self.phrase_verify = max(math.ceil(PHRASE_VERIFY * share), min(PHRASE_VERIFY, PHRASE_VERIFY_SEGMENT))
@@ -412,6 +417,24 @@ class _Leaf:
         matches and scores as q.matcher(). ``known``: inside an alternative (BestOf) only, the documents an
         earlier alternative matched; a phrase or literal alternative leaves them out (the best alternative's
         score is theirs already) instead of reading their positions or text."""
+        if known is not None or self.collection is None or not isinstance(q, wq.DisjunctionMax):
+            return self._evaluate(q, known)
+        # A typed word's alternatives (BestOf): the all-word search, the check for words to back off and the
+        # any-word supplement evaluate the same words in turn.
+        key = (self.collection, _segment_key(self.reader), self.phrase_verify, LITERAL_VERIFY, q)
+        found = _EVALUATED.get(key)
+        if found is not None:
+            self.capped |= found[3]
+            return found[:3]
+        capped_before, self.capped = self.capped, False
+        out = self._evaluate(q, known)
+        for array in out:
+            array.flags.writeable = False  # shared from now on
+        _EVALUATED.put(key, (*out, self.capped), sum(a.nbytes for a in out) + 200)
+        self.capped |= capped_before
+        return out
+
+    def _evaluate(self, q: wq.Query, known: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if isinstance(q, wq.Term):
             ids, scores = self.term(q)
             return ids, scores, np.ones(len(ids), dtype=np.int32)
@@ -646,8 +669,13 @@ def match(searcher, q: wq.Query, filter_q: wq.Query | None = None) -> tuple[Matc
         _check(filter_q)
     all_ids, all_scores = [], []
     capped = False
-    for sub, offset in searcher.leaf_searchers():
-        leaf = _Leaf(searcher, sub)
+    leaves = searcher.leaf_searchers()
+    w = searcher.weighting
+    collection = (tuple((_segment_key(sub.reader()), sub.reader().doc_count()) for sub, _ in leaves),
+                  type(w).__name__, w.K1, w.B,
+                  tuple(sorted(getattr(w, "_field_B", {}).items())))
+    for sub, offset in leaves:
+        leaf = _Leaf(searcher, sub, collection)
         ids, scores, _ = leaf.evaluate(q)
         capped |= leaf.capped
         if filter_q is not None and len(ids):
