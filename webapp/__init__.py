@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
-
-from flask import Flask
+from typing import TYPE_CHECKING
 
 from indexer.config import Config, find_config, load_config
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 try:
     __version__ = version("unionsearch")
@@ -23,6 +25,9 @@ def create_app(test_config: Config | dict | None = None) -> Flask:
         config = load_config(None, test_config)
     else:
         config = load_config(find_config())
+    # Imported here: the `unionsearch` command lives in this package, and only `serve` needs Flask (0.3 s).
+    from flask import Flask
+
     app = Flask(__name__)
     app.config["UNIONSEARCH"] = config
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # Flask's DefaultJSONProvider has them
