@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from indexer import jsonio
 from indexer.analysis import TOKENIZER
 from indexer.config import Config
 from indexer.load import FILE_TYPES, PAGE_SUFFIXES, file_type
@@ -49,7 +50,7 @@ class Manifest:
         data = {"version": MANIFEST_VERSION, "fingerprint": self.fingerprint, "built": self.built,
                 "updated": self.updated, "last_report": self.last_report,
                 "entries": {k: dict(vars(v)) for k, v in sorted(self.entries.items())}}
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return jsonio.dumps(data)
 
     @classmethod
     def from_json(cls, text: str | None) -> Manifest | None:
@@ -57,7 +58,7 @@ class Manifest:
         if not text:
             return None
         try:
-            data = json.loads(text)
+            data = jsonio.loads(text)
             if data.get("version") != MANIFEST_VERSION:
                 return None
             entries = {k: Entry(**v) for k, v in data["entries"].items()}

@@ -16,7 +16,6 @@ from the store.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import threading
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer import jsonio
 from indexer.analysis import Analyzer, cut, literal_key, normalise
 from indexer.backends.base import Backend
 from indexer.model import SectionRecord, page_key
@@ -192,12 +192,12 @@ class SuggestState:
         phrases = [[k, self.phrases[k].text, self.phrases[k].terms] for k in keys]
         counts = {name: [[key_id[k], n] for k, n in counter.items()]
                   for name, counter in (("whole", self.whole), ("titles", self.titles), ("runs", self.runs))}
-        return json.dumps({"format": STATE_FORMAT, "stamp": self.stamp, "phrases": phrases, "clauses": rows,
-                           "pages": self.pages, "counts": counts}, ensure_ascii=False, separators=(",", ":"))
+        return jsonio.dumps({"format": STATE_FORMAT, "stamp": self.stamp, "phrases": phrases, "clauses": rows,
+                             "pages": self.pages, "counts": counts})
 
     @classmethod
     def from_json(cls, analyzer: Analyzer, text: str) -> SuggestState:
-        data = json.loads(text)
+        data = jsonio.loads(text)
         if data.get("format") != STATE_FORMAT:
             raise ValueError(f"{STATE_FILE} has format {data.get('format')!r}")
         state = cls(analyzer, data.get("stamp", ""))
@@ -322,7 +322,7 @@ def table(state: SuggestState, df: Mapping[str, int], sections: int,
 def _known_pinyin(store: Backend) -> dict[str, tuple[str, str]]:
     """The pinyin keys of the live table, by phrase key (an update reuses them)."""
     try:
-        entries = json.loads(store.read_file(SUGGEST_FILE) or "{}").get("entries", [])
+        entries = jsonio.loads(store.read_file(SUGGEST_FILE) or "{}").get("entries", [])
         return {literal_key(e[0]): (e[3], e[4]) for e in entries}
     except (ValueError, AttributeError, IndexError, TypeError):
         return {}
@@ -350,7 +350,7 @@ def suggestion_files(store: Backend, pages: Mapping[str, int] | None = None, cha
     data = table(state, _frequencies(store), sum(pages.values()), known)
     log.info("suggestions: %d phrases, %d pages read in %.1fs", len(data["entries"]), len(todo),
              time.perf_counter() - started)
-    return {SUGGEST_FILE: json.dumps(data, ensure_ascii=False, separators=(",", ":")), STATE_FILE: state.to_json()}
+    return {SUGGEST_FILE: jsonio.dumps(data), STATE_FILE: state.to_json()}
 
 
 def _previous_state(store: Backend, previous: str | None) -> SuggestState | None:
@@ -504,7 +504,7 @@ def _load(store: Backend, stamp: tuple | None) -> Suggester:
         return Suggester({})
     if stamp[1] is not None:
         try:
-            data = json.loads(store.read_file(SUGGEST_FILE) or "{}")
+            data = jsonio.loads(store.read_file(SUGGEST_FILE) or "{}")
             if data.get("format") == FORMAT:
                 return Suggester(data)
             log.warning("%s in %s has another format; making suggestions from the index", SUGGEST_FILE, stamp[0])
