@@ -299,3 +299,43 @@ def test_a_words_alternatives_are_evaluated_once_per_segment(segmented, monkeypa
     assert answers() == expected
     assert evaluated and len(evaluated) == len(set(evaluated))
     assert answers() == expected and len(evaluated) == len(set(evaluated))  # the second time, nothing again
+
+
+def _counts_by_definition(searcher, docnums, fields):
+    """count_matches by its definition: distinct documents, and distinct (document, value) pairs per value."""
+    documents, tallies = 0, {name: {} for name in fields}
+    for sub, offset, lo, hi in whoosh_arrays._segments(searcher, docnums):
+        local = docnums[lo:hi] - offset
+        docs = whoosh_arrays.column_documents(sub.reader())[local]
+        documents += len(set(docs.tolist()))
+        for name, fieldname in fields.items():
+            labels, codes = whoosh_arrays.column_codes(sub.reader(), fieldname)
+            for _doc, code in set(zip(docs.tolist(), codes[local].tolist(), strict=True)):
+                if labels[code]:
+                    tallies[name][labels[code]] = tallies[name].get(labels[code], 0) + 1
+    return documents, tallies
+
+
+@pytest.mark.parametrize("varying", [False, True])
+def test_match_counts_are_distinct_documents_per_value(segmented, varying, monkeypatch):
+    """Documents and documents per facet value, counted from runs of the (ordered) document numbers, equal
+    the distinct pairs; also when a value varies inside a document (then pairs are hashed)."""
+    from indexer.backends.whoosh.store import FACET_FIELDS
+
+    if varying:  # a made-up column whose value changes from section to section
+        real = whoosh_arrays.column_codes
+
+        def alternating(leaf, fieldname):
+            labels, codes = real(leaf, fieldname)
+            return labels, ((codes + np.arange(len(codes))) % len(labels)).astype(codes.dtype)
+
+        monkeypatch.setattr(whoosh_arrays, "column_codes", alternating)
+    with segmented.searcher() as s:
+        for text in ("工会", "职工", "女职工"):
+            q = render.to_whoosh(parse_query(text, segmented.analyzer), False, lambda t: 0.01)
+            docnums = whoosh_arrays.match(s, q)[0].docnums
+            assert len(docnums) > 10, text
+            documents, tallies = whoosh_arrays.count_matches(s, docnums, FACET_FIELDS)
+            expected_documents, expected = _counts_by_definition(s, docnums, FACET_FIELDS)
+            assert documents == expected_documents
+            assert tallies == {name: dict(sorted(t.items(), key=lambda kv: -kv[1])) for name, t in expected.items()}

@@ -842,11 +842,21 @@ def count_matches(searcher, docnums: np.ndarray, fields: dict[str, str]) -> tupl
     for sub, offset, lo, hi in _segments(searcher, docnums):
         local = docnums[lo:hi] - offset
         docs = column_documents(sub.reader())[local]
-        documents += len(np.unique(docs))
+        # docs never goes down (sections are numbered document by document): a new document is a change, and
+        # counting changes spares hashing every match (np.unique: a fifth of a broad query's CPU at 100k pages)
+        new_doc = np.empty(len(docs), dtype=bool)
+        new_doc[:1] = True
+        np.not_equal(docs[1:], docs[:-1], out=new_doc[1:])
+        documents += int(np.count_nonzero(new_doc))
         for name, fieldname in fields.items():
             labels, codes = column_codes(sub.reader(), fieldname)
-            pairs = np.unique(docs * len(labels) + codes[local])
-            counts = np.bincount(pairs % len(labels), minlength=len(labels))
+            values = codes[local]
+            if not np.any((values[1:] != values[:-1]) & ~new_doc[1:]):
+                # every document's matches share the value (it is a page's or a document's): one per document
+                counts = np.bincount(values[new_doc], minlength=len(labels))
+            else:
+                pairs = np.unique(docs * len(labels) + values)
+                counts = np.bincount(pairs % len(labels), minlength=len(labels))
             tally = tallies[name]
             for label, count in zip(labels, counts.tolist(), strict=True):
                 if count and label:
