@@ -201,3 +201,26 @@ def test_grouping_folds_sections_of_one_document(store):
     assert any(h.also for h in grouped.hits)
     for hit in grouped.hits:
         assert all(a.record.doc_id == hit.record.doc_id for a in hit.also)
+
+
+def test_snippet_words_are_cut_only_around_the_terms_as_the_whole_text_cuts_them(store):
+    """Snippets mark the analysed words of a section that match; word_spans cuts only the stretches around
+    where a term is written. On every hit of the judged queries (their words, parts and back-off words) it
+    finds exactly the words the cut of the whole section finds."""
+    import json
+
+    from indexer.query import parse_query
+    from indexer.search import word_spans
+
+    from helpers import ROOT
+
+    compared = marked = 0
+    for entry in json.loads((ROOT / "bench/relevance/queries.json").read_text(encoding="utf-8")):
+        terms = parse_query(entry["q"], store.analyzer).highlight_terms(True)
+        for hit in search(store, entry["q"], SearchOptions(per_page=20, snippets=False)).hits:
+            body = hit.record.heading + "\n" + hit.record.text
+            whole = {(t.start, t.end) for t in store.analyzer.tokens(body, "index") if t.text in terms}
+            assert set(word_spans(body, terms, store.analyzer)) == whole, (entry["q"], hit.record.id)
+            compared += 1
+            marked += len(whole)
+    assert compared > 500 and marked > 1000
