@@ -251,10 +251,10 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
     at[at >= len(ids)] = 0
     present = ids[at] == docs
     docs, at = docs[present], at[present]
-    m = _raw_matcher(leaf, fieldname, btext)
     decode = leaf.schema[fieldname].format.decoder("positions")
     out: dict[int, list[int]] = {}
     if starts is None:
+        m = _raw_matcher(leaf, fieldname, btext)
         wanted = set(docs.tolist())
         while m.is_active():
             if m.id() in wanted:
@@ -263,10 +263,12 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
         return out
     blocks = np.searchsorted(firsts, at, side="right") - 1
     segment = _segment_key(leaf)
+    m = None  # made only when a block is not kept: making one reads the term's first block
     for block in np.unique(blocks).tolist():
         start = int(starts[block])
         values = _BLOCK_VALUES.get((segment, start))
         if values is None:
+            m = m or _raw_matcher(leaf, fieldname, btext)
             m._goto(start)
             m._read_values()
             values = m._values
