@@ -149,7 +149,7 @@ def test_trailer_holds_what_the_blocks_hold(store):
     from indexer.backends.whoosh import arrays
     from indexer.backends.whoosh.codec import read_trailer
 
-    checked = 0
+    checked = with_values = 0
     with store.searcher() as s:
         for leaf, _ in s.reader().leaf_readers():
             for fieldname in ("page_title", "heading", "text", "grams", "site_keys"):
@@ -161,7 +161,7 @@ def test_trailer_holds_what_the_blocks_hold(store):
                     if info.doc_frequency() <= 128:  # one block: no trailer
                         assert trailer is None, term
                         continue
-                    ids, weights, starts, firsts = trailer
+                    ids, weights, starts, firsts, values_at, bounds = trailer
                     id_blocks, weight_blocks, block_starts = arrays._read_blocks(m)
                     assert ids.tolist() == np.concatenate(id_blocks).tolist(), term
                     assert weights.tolist() == np.concatenate(weight_blocks).tolist(), term
@@ -171,8 +171,51 @@ def test_trailer_holds_what_the_blocks_hold(store):
                     assert ids.tolist() == list(whoosh.all_ids()), term
                     got = arrays._postings(leaf, fieldname, term)
                     assert got[0].tolist() == ids.tolist() and got[2] is not None
+                    if leaf.schema[fieldname].format.supports("positions"):
+                        # every posting's value, where the trailer says, is the one in its block
+                        whoosh = leaf.postings(fieldname, term)
+                        values = []
+                        while whoosh.is_active():
+                            values.append(whoosh.value())
+                            whoosh.next()
+                        assert bounds is not None and len(bounds) == len(ids) + 1, term
+                        stored = m._postfile.get(values_at, int(bounds[-1]))
+                        assert [stored[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)] == values, term
+                        with_values += 1
+                    else:
+                        assert bounds is None and values_at is None, term
                     checked += 1
     assert checked >= 10, checked  # 16 on scraped/
+    assert with_values >= 5, with_values
+
+
+def test_positions_read_where_they_stand_equal_the_blocks(store):
+    """arrays._positions reads a common word's positions through the trailer's bounds: for every document of
+    every word of more than one block, the same positions as Whoosh's matcher decodes from its blocks."""
+    import numpy as np
+
+    from indexer.backends.whoosh import arrays
+
+    checked = 0
+    with store.searcher() as s:
+        for leaf, _ in s.reader().leaf_readers():
+            decode = leaf.schema["text"].format.decoder("positions")
+            for term, info in leaf.iter_field("text"):
+                if info.is_inlined() or info.doc_frequency() <= 128:
+                    continue
+                assert arrays._postings(leaf, "text", term)[5] is not None, term
+                whoosh = leaf.postings("text", term)
+                expected = {}
+                while whoosh.is_active():
+                    expected[whoosh.id()] = decode(whoosh.value())
+                    whoosh.next()
+                docs = np.array(sorted(expected), dtype=np.int64)
+                assert arrays._positions(leaf, "text", term, docs) == expected, term
+                every_third = docs[::3]
+                assert arrays._positions(leaf, "text", term, every_third) == {
+                    d: expected[d] for d in every_third.tolist()}, term
+                checked += 1
+    assert checked >= 5, checked
 
 
 @given(st.lists(st.lists(st.tuples(st.integers(min_value=1, max_value=2**20),
@@ -197,9 +240,22 @@ def test_trailer_round_trip(blocks):
     id_blocks = np.split(ids, np.cumsum(sizes)[:-1])
     weight_blocks = [np.array([w for _, w in b], dtype=np.float32) for b in blocks]
     offsets = [4 + 100 * i for i in range(len(blocks))]
-    data = b"x" * 50 + encode_trailer(id_blocks, weight_blocks, offsets)
-    got_ids, got_weights, starts, firsts = read_trailer(File(data), 0, len(data))
-    assert got_ids.tolist() == ids.tolist()
-    assert got_weights.tolist() == np.concatenate(weight_blocks).tolist()
-    assert starts.tolist() == offsets
-    assert firsts.tolist() == [0, *np.cumsum(sizes)[:-1].tolist()]
+    for with_values in (False, True):
+        value_list = [bytes([k % 256]) * (1 + k % 300) for k in range(len(ids))]  # some longer than 255
+        values = None
+        if with_values:
+            joined = [b"".join(value_list[a:a + n]) for a, n in zip(np.cumsum([0, *sizes[:-1]]), sizes, strict=True)]
+            values = (joined, [np.array([len(v) for v in value_list[a:a + n]]) for a, n in
+                               zip(np.cumsum([0, *sizes[:-1]]), sizes, strict=True)])
+        data = b"x" * 50 + encode_trailer(id_blocks, weight_blocks, offsets, values)
+        got = read_trailer(File(data), 0, len(data))
+        assert got.ids.tolist() == ids.tolist()
+        assert got.weights.tolist() == np.concatenate(weight_blocks).tolist()
+        assert got.starts.tolist() == offsets
+        assert got.firsts.tolist() == [0, *np.cumsum(sizes)[:-1].tolist()]
+        if with_values:
+            assert got.values_at == 50
+            assert [data[got.values_at + a:got.values_at + b] for a, b in
+                    zip(got.bounds[:-1], got.bounds[1:], strict=True)] == value_list
+        else:
+            assert got.values_at is None and got.bounds is None

@@ -115,6 +115,7 @@ _EVALUATED = LRU(32 * 1024 * 1024)
 # Decoded posting blocks' values (positions), by segment and file offset: a long word's parts near each other are
 # checked in the positions of common words (事业 … 单位, 劳动 … 保障), which many queries' parts share.
 _BLOCK_VALUES = LRU(32 * 1024 * 1024)
+_VALUES_SPAN = 64 * 1024  # the values of the documents wanted are read in one read when they span no more
 
 
 def _segment_key(leaf) -> str:
@@ -129,14 +130,17 @@ def _read_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.n
 
 
 def _postings(leaf, fieldname: str, btext: bytes):
-    """(docnums, frequencies, block file offsets, index of each block's first posting); the last two are None
-    for a term stored inline (very few postings)."""
+    """(docnums, frequencies, block file offsets, index of each block's first posting, where the values stand
+    in the postings file and each posting's value bounds in them); block offsets and first postings are None for
+    a term stored inline (very few postings), the last two unless the trailer gives them (codec.py)."""
     key = (_segment_key(leaf), fieldname, btext)
     found = _POSTINGS.get(key)
     if found is not None:
         return found
     starts: np.ndarray | None = None
     firsts: np.ndarray | None = None
+    values_at: int | None = None
+    bounds: np.ndarray | None = None
     if (fieldname, btext) not in leaf:
         ids, weights = _EMPTY_IDS.astype(np.int32), _EMPTY_SCORES.astype(np.float32)
     else:
@@ -145,7 +149,7 @@ def _postings(leaf, fieldname: str, btext: bytes):
         if isinstance(m, W3LeafMatcher):
             trailer = read_trailer(m._postfile, m._startoffset, m._length)
         if trailer is not None:  # more than one block: the arrays in one read (codec.py)
-            ids, weights, starts, firsts = trailer
+            ids, weights, starts, firsts, values_at, bounds = trailer
         elif isinstance(m, W3LeafMatcher):  # one block
             id_blocks, weight_blocks, block_starts = _read_blocks(m)
             ids, weights = np.concatenate(id_blocks).astype(np.int32), np.concatenate(weight_blocks)
@@ -158,8 +162,9 @@ def _postings(leaf, fieldname: str, btext: bytes):
                 m.next()
             ids = np.array([p[0] for p in pairs], dtype=np.int32)
             weights = np.array([p[1] for p in pairs], dtype=np.float32)
-    value = (ids, weights, starts, firsts)
-    _POSTINGS.put(key, value, ids.nbytes + weights.nbytes + (0 if starts is None else 16 * len(starts)) + 200)
+    value = (ids, weights, starts, firsts, values_at, bounds)
+    _POSTINGS.put(key, value, ids.nbytes + weights.nbytes + (0 if starts is None else 16 * len(starts))
+                  + (0 if bounds is None else bounds.nbytes) + 200)
     return value
 
 
@@ -242,9 +247,9 @@ def _raw_matcher(leaf, fieldname: str, btext: bytes):
 
 
 def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int, list[int]]:
-    """The positions of a term in each of ``docs`` (ascending docnums of one segment) that contain it. Only
-    the posting blocks holding those documents are read."""
-    ids, _, starts, firsts = _postings(leaf, fieldname, btext)
+    """The positions of a term in each of ``docs`` (ascending docnums of one segment) that contain it: read where
+    they stand when the trailer says where (codec.py), else from the posting blocks holding those documents."""
+    ids, _, starts, firsts, values_at, bounds = _postings(leaf, fieldname, btext)
     if not len(ids) or not len(docs):
         return {}
     at = np.searchsorted(ids, docs)
@@ -253,6 +258,20 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
     docs, at = docs[present], at[present]
     decode = leaf.schema[fieldname].format.decoder("positions")
     out: dict[int, list[int]] = {}
+    postfile = getattr(getattr(leaf, "_terms", None), "_postfile", None)
+    if bounds is not None and values_at is not None and postfile is not None:
+        lows, highs = bounds[at], bounds[at + 1]
+        if not len(at):
+            return out
+        span = int(highs[-1] - lows[0])
+        if span <= _VALUES_SPAN:  # near each other: one read
+            blob, base = postfile.get(values_at + int(lows[0]), span), int(lows[0])
+            for doc, low, high in zip(docs.tolist(), lows.tolist(), highs.tolist(), strict=True):
+                out[doc] = decode(blob[low - base:high - base])
+        else:
+            for doc, low, high in zip(docs.tolist(), lows.tolist(), highs.tolist(), strict=True):
+                out[doc] = decode(postfile.get(values_at + low, high - low))
+        return out
     if starts is None:
         m = _raw_matcher(leaf, fieldname, btext)
         wanted = set(docs.tolist())
