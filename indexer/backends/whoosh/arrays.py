@@ -39,7 +39,10 @@ from indexer.analysis import grams, literal_key
 from indexer.backends.whoosh.codec import read_trailer
 from indexer.cache import LRU
 
-POSTINGS_CACHE_BYTES = 32 * 1024 * 1024  # per process: about 4 million postings
+# per process: about 2 million postings. Each serving process keeps its caches (about 100 MB in all at 32 MB
+# each, which took a process past 300 MB at 10,000 pages); halving this one and _EVALUATED changed no query's
+# CPU measurably at 10k or 100k pages (bench/query_ab.py, eleventh session)
+POSTINGS_CACHE_BYTES = 16 * 1024 * 1024
 RERANK = 400  # candidates the optional (proximity) part is scored for, at least
 _BYTE_TO_LENGTH = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
 _EMPTY_IDS = np.zeros(0, dtype=np.int64)
@@ -111,10 +114,10 @@ _POSTINGS = LRU(POSTINGS_CACHE_BYTES)
 _LITERAL_KEYS = LRU(32 * 1024 * 1024)  # sections' literal keys, checked again by later queries (_Leaf._holds)
 _COLUMNS = LRU(64 * 1024 * 1024)  # field lengths and facet codes, per segment: small, read once
 # A typed word's matches and scores in a segment, by everything they depend on (_Leaf.evaluate)
-_EVALUATED = LRU(32 * 1024 * 1024)
+_EVALUATED = LRU(16 * 1024 * 1024)
 # Decoded posting blocks' values (positions), by segment and file offset: a long word's parts near each other are
 # checked in the positions of common words (事业 … 单位, 劳动 … 保障), which many queries' parts share.
-_BLOCK_VALUES = LRU(32 * 1024 * 1024)
+_BLOCK_VALUES = LRU(8 * 1024 * 1024)  # (terms of one block, and trailers without values)
 _VALUES_SPAN = 64 * 1024  # the values of the documents wanted are read in one read when they span no more
 
 
