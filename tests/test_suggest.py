@@ -60,6 +60,19 @@ def table_of(store) -> dict:
 
 # ---- matching ----------------------------------------------------------------------------------------------------
 
+def test_one_pass_over_the_store_reads_what_reading_page_by_page_does(store):
+    """A full build's suggestions read every page's documents in one pass (Backend.documents); they are the
+    documents, sections and headings that reading each document by its id gives."""
+    pages = store.sources()
+    by_pass = {source: [[(h.document, h.heading, h.duplicate_of) for h in doc] for doc in docs]
+               for source, docs in suggest.every_page_documents(store, pages)}
+    by_id = {source: [[(r.document, r.heading, r.duplicate_of) for r in doc]
+                      for doc in suggest.page_documents(store, source, n)] for source, n in pages.items()}
+    assert by_pass == by_id
+    assert sum(len(doc) for docs in by_pass.values() for doc in docs) == sum(pages.values())
+    assert len({d[0].doc_id for d in store.documents()}) == sum(len(docs) for docs in by_id.values())
+
+
 def test_the_phrase_is_in_headings_of_the_corpus(store):
     headings = [s.heading for source, n in store.sources().items()
                 for doc in suggest.page_documents(store, source, n) for s in doc]
@@ -164,13 +177,19 @@ def corpus(tmp_path):
 def pages_read(monkeypatch):
     """The pages whose documents the suggestion builder reads."""
     read: list[str] = []
-    original = suggest.page_documents
+    original, every = suggest.page_documents, suggest.every_page_documents
 
     def recording(store, source, sections):
         read.append(source)
         return original(store, source, sections)
 
+    def recording_every(store, pages):
+        for source, documents in every(store, pages):
+            read.append(source)
+            yield source, documents
+
     monkeypatch.setattr(suggest, "page_documents", recording)
+    monkeypatch.setattr(suggest, "every_page_documents", recording_every)
     return read
 
 

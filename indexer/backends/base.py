@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from indexer.analysis import Analyzer
-from indexer.model import SectionRecord
+from indexer.model import SectionRecord, page_key
 from indexer.query import ParsedQuery
 from indexer.sketch import Sketch, make_sketch
 
@@ -172,7 +172,27 @@ class Backend(Protocol):
 
     def sources(self) -> dict[str, int]: ...
 
+    def documents(self) -> Iterator[list[SectionRecord]]:
+        """Every document's sections, in one pass (what a full build's suggestions read); a document's sections
+        come together, in order."""
+        ...
+
     def vocabulary(self, fieldname: str = "text") -> Iterator[tuple[str, int]]: ...
+
+
+def page_documents(store: Backend, source: str, sections: int) -> Iterator[list[SectionRecord]]:
+    """The documents of one indexed page, as their sections (Backend.document over the ids records.py gives:
+    <page key>-<document index>, numbered from 0), until ``sections`` sections are found."""
+
+    key = page_key(source)
+    found = index = misses = 0
+    while found < sections and misses < 3:
+        docs = store.document(f"{key}-{index}")
+        index += 1
+        misses = 0 if docs else misses + 1
+        found += len(docs)
+        if docs:
+            yield docs
 
 
 def site_keys(site: str | None) -> str:

@@ -53,6 +53,7 @@ from indexer.backends.base import (
     IndexMissing,
     RawHit,
     RawResult,
+    page_documents,
     write_atomic,
 )
 from indexer.backends.sphinx.cluster import GENERATIONS, ClusterError, ClusterSpec, Node
@@ -548,6 +549,11 @@ class SphinxStore(GenerationFiles):
         found = [r for r in self._read(lambda cur: _fetch(cur, sql, (key_of(section_id),)))
                  if r["sid"] == section_id]
         return record_of(found[0]) if found else None
+
+    def documents(self) -> Iterator[list[SectionRecord]]:
+        """Every document's sections, page by page (each document read by its id, as Backend.document does)."""
+        for source, sections in sorted(self.sources().items()):
+            yield from page_documents(self, source, sections)
 
     def sources(self) -> dict[str, int]:
         """Every indexed page and how many sections it has (read in id order, a batch at a time: a GROUP BY

@@ -352,6 +352,20 @@ class WhooshStore(GenerationFiles):
         doc_id = section_id.rpartition(".")[0]
         return next((r for r in self.document(doc_id) if r.id == section_id), None) if doc_id else None
 
+    def documents(self) -> Iterator[list[SectionRecord]]:
+        """Every live document's sections, in one pass over the stored records: a document's sections are written
+        together, so they come one after another (a run of one doc_id is one document)."""
+        with self.searcher() as s:
+            current: list[SectionRecord] = []
+            for stored in s.all_stored_fields():
+                record = record_of(stored)
+                if current and record.doc_id != current[0].doc_id:
+                    yield sorted(current, key=lambda r: r.section_index)
+                    current = []
+                current.append(record)
+            if current:
+                yield sorted(current, key=lambda r: r.section_index)
+
     def sources(self) -> dict[str, int]:
         """Every indexed page and how many sections it has."""
         out: dict[str, int] = {}
