@@ -95,7 +95,6 @@ class _Head(NamedTuple):
     document: str
     heading: str
     duplicate_of: str | None
-    section_index: int
 
 
 Clause = tuple[str | None, tuple[str, ...]]  # a clause's phrase key (None when too long) and its word runs' keys
@@ -270,11 +269,11 @@ def every_page_documents(store: Backend, pages: Collection[str]) -> Iterator[tup
     for sections in store.documents():
         first = sections[0]
         if first.source in pages:
-            by_page.setdefault(first.source, {}).setdefault(first.doc_id, []).extend(
-                _Head(r.document, r.heading, r.duplicate_of, r.section_index) for r in sections)
+            by_page.setdefault(first.source, {})[first.doc_id] = [_Head(r.document, r.heading, r.duplicate_of)
+                                                                  for r in sections]
     for source in sorted(by_page):
         docs = by_page.pop(source)
-        yield source, [sorted(docs[d], key=lambda h: h.section_index) for d in sorted(docs, key=_document_number)]
+        yield source, [docs[d] for d in sorted(docs, key=_document_number)]
 
 
 def _document_number(doc_id: str) -> tuple[int, str]:

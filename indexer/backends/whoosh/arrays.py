@@ -263,9 +263,9 @@ def _positions(leaf, fieldname: str, btext: bytes, docs: np.ndarray) -> dict[int
     out: dict[int, list[int]] = {}
     postfile = getattr(getattr(leaf, "_terms", None), "_postfile", None)
     if bounds is not None and values_at is not None and postfile is not None:
-        lows, highs = bounds[at], bounds[at + 1]
         if not len(at):
             return out
+        lows, highs = bounds[at], bounds[at + 1]
         span = int(highs[-1] - lows[0])
         if span <= _VALUES_SPAN:  # near each other: one read
             blob, base = postfile.get(values_at + int(lows[0]), span), int(lows[0])
