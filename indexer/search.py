@@ -386,13 +386,19 @@ def _count(raw: RawResult, options: SearchOptions) -> _Counts:
     # Past the window, copies are assumed as frequent as in it (the counts are then said to be approximate).
     approximate = options.collapse and raw.total > len(window)
     scale = raw.total / len(window) if approximate else 1.0
-    shown = len({h.doc_id for h in window} - gone.keys())
+    sections = max(0, raw.total - round(copies * scale))
+    in_window = {h.doc_id for h in window}
+    shown = len(in_window - gone.keys())
     if raw.documents < 0:  # the backend did not count documents: those of the window, and the rest as sections
         documents = shown + max(0, raw.total - len(window))
+    elif approximate:  # documents past the window fold as often as documents in it (their own share)
+        documents = max(shown, round(raw.documents * shown / max(1, len(in_window))))
     else:
-        documents = max(shown, raw.documents - round(len(gone) * scale))
-    return _Counts(max(0, raw.total - round(copies * scale)), documents, _facets_without_copies(raw.facets, gone),
-                   approximate)
+        documents = max(shown, raw.documents - len(gone))
+    # Every document listed shows at least one section: the estimates of the two must not say otherwise
+    # (sections past the window are folded at the window's rate, which can fall below the documents counted).
+    documents = min(documents, sections) if sections else documents
+    return _Counts(sections, documents, _facets_without_copies(raw.facets, gone), approximate)
 
 
 def _facets_without_copies(facets: dict[str, dict[str, int]], gone: dict[str, Pairs]):

@@ -4,6 +4,7 @@ count is what clicking it shows. On the index of scraped/."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from urllib.parse import quote
 
@@ -88,3 +89,26 @@ def test_documents_are_counted_as_the_sections_say(store):
         everything = search(store, q, SearchOptions(per_page=1000, collapse=False, snippets=False))
         assert everything.total_sections == len(everything.hits)
         assert everything.total == len({h.record.doc_id for h in everything.hits}), q
+
+
+def test_estimated_counts_never_say_more_documents_than_sections(store):
+    """Past the window where copies are folded, both counts are estimates. When documents share a paragraph
+    (each of 30 documents: three sections of its own and two copies of one paragraph) and the matches past the
+    window are spread over more documents, the estimate must still not list more documents than sections: each
+    document listed shows at least one."""
+    from indexer.backends.base import RawHit, RawResult
+    from indexer.search import COLLAPSE_WINDOW, _count, collapse
+
+    own = [r for doc in store.documents() for r in doc if len(r.text) > 150 and not r.duplicate_of]
+    own = [h.record for h, _ in collapse([RawHit.of(r, 1.0) for r in own])][:91]  # no two of them copies
+    assert len(own) == 91
+    shared, hits = own.pop(), []
+    for i in range(30):
+        for j, record in enumerate([own[3 * i], shared, own[3 * i + 1], shared, own[3 * i + 2]]):
+            copy = dataclasses.replace(record, id=f"d{i}.{j}", doc_id=f"d{i}", duplicate_of=None)
+            hits.append(RawHit.of(copy, 1000.0 - len(hits)))
+    assert len(hits) == COLLAPSE_WINDOW
+    counts = _count(RawResult(total=10 * len(hits), hits=hits, documents=1000), SearchOptions())
+    assert counts.approximate
+    assert counts.sections == 10 * len(hits) - 10 * 59  # 59 copies in the window, at that rate past it
+    assert 30 <= counts.documents <= counts.sections
