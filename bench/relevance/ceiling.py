@@ -17,7 +17,6 @@ and on the held-out split.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import json
 import math
@@ -30,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import JUDGED, eval_module  # noqa: E402
+from score import experiment_parser, experiment_setup  # noqa: E402
 
 from indexer import search as engine  # noqa: E402
 from indexer.analysis import literal_key  # noqa: E402
@@ -168,16 +167,11 @@ def rerank(store, ev, queries) -> None:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = experiment_parser(__doc__)
     ap.add_argument("what", choices=("oracle", "grid", "rerank"))
-    ap.add_argument("--index", required=True, help="an index of all of scraped/")
     ap.add_argument("--seeds", help="an index of the five seeds (grid: also score the 12 shared dev queries)")
-    ap.add_argument("--config", default=str(ROOT / "config.yaml"))
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     a = ap.parse_args()
-    ev = eval_module(Path(a.shared))
-    queries = [q for q in json.loads(JUDGED.read_text(encoding="utf-8")) if q["rel"]]
-    store = open_store(load_config(a.config, {"index_dir": a.index}))
+    ev, store, queries = experiment_setup(a)
     if a.what == "oracle":
         oracle(store, ev, queries)
     elif a.what == "rerank":

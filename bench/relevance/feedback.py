@@ -13,8 +13,6 @@ filler's best score before the re-ordering. ``--alpha 1`` is the engine as it is
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 from collections import Counter
@@ -24,26 +22,19 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import JUDGED, eval_module, score  # noqa: E402
+from score import experiment_parser, experiment_setup, score  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", required=True)
-    ap.add_argument("--config", default=str(ROOT / "config.yaml"))
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    ap = experiment_parser(__doc__)
     ap.add_argument("--alpha", type=float, default=0.3)
     ap.add_argument("--feedback", type=int, default=5, help="all-word sections taken as relevant")
     ap.add_argument("--expand", type=int, default=0, help="words of those sections added as a query")
     a = ap.parse_args()
 
     import indexer.search as engine
-    from indexer.backends import open_store
-    from indexer.config import load_config
 
-    ev = eval_module(Path(a.shared))
-    store = open_store(load_config(a.config, {"index_dir": a.index}))
-    queries = [q for q in json.loads(JUDGED.read_text(encoding="utf-8")) if q["rel"]]
+    ev, store, queries = experiment_setup(a)
     df = dict(store.vocabulary("text"))
     sections = sum(store.sources().values())
 

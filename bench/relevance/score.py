@@ -30,6 +30,25 @@ def eval_module(shared: Path):
     return module
 
 
+def experiment_parser(doc: str) -> argparse.ArgumentParser:
+    """The options every experiment on the judged set takes: the index of scraped/, the config, ../shared."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--index", required=True, help="an index of all of scraped/")
+    ap.add_argument("--config", default=str(ROOT / "config.yaml"))
+    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
+    return ap
+
+
+def experiment_setup(a: argparse.Namespace):
+    """(eval_search.py as a module, the store of ``a.index``, the judged queries that have an answer)."""
+    from indexer.backends import open_store
+    from indexer.config import load_config
+
+    store = open_store(load_config(a.config, {"index_dir": a.index}))
+    queries = [q for q in json.loads(JUDGED.read_text(encoding="utf-8")) if q["rel"]]
+    return eval_module(Path(a.shared)), store, queries
+
+
 def score(run, queries: list[dict], ev) -> dict:
     """run(query text) → result dicts (source, heading, text) in rank order."""
     ndcg = rr = p5 = dup = 0.0

