@@ -4,6 +4,11 @@
     python bench/relevance/pool.py pool QUERIES.src.json OUT_DIR [--source scraped] [--index DIR]
         one file per query in OUT_DIR: the query, its intent and every pooled section (shuffled, no engine
         named), for graders; plus OUT_DIR/sections.json (every section of the corpus by id)
+    python bench/relevance/pool.py pool-more QUERIES.src.json GRADES.json RANKING.json OUT_DIR [--controls 4]
+        the same files for what another ranking (RANKING.json: query id → section ids) puts in its top 20 and
+        no grade covers yet, with a few graded sections mixed in as controls (OUT_DIR/controls.json)
+    python bench/relevance/pool.py merge GRADES.json OUT_DIR GRADED.json ... [--label TEXT]
+        add the graders' answers on a pool-more round to GRADES.json (controls are only compared)
     python bench/relevance/pool.py assemble QUERIES.src.json GRADES.json OUT.json [--source scraped]
         the judged file ../shared/tools/eval_search.py reads: each graded section becomes a judgment whose
         `keys` are passages from the start, middle and end of the section, unique within its page
@@ -135,20 +140,93 @@ def cmd_pool(a) -> None:
     for q in json.loads(Path(a.queries).read_text(encoding="utf-8")):
         pooled = pool(q, sections, bm25, store)
         sizes.append(len(pooled))
-        # Exact copies (the same heading and text on one page) are shown once: their grade is the same.
-        copies: dict[tuple, list[dict]] = {}
-        for s in pooled:
-            copies.setdefault((s["source"], s["heading"], s["text"]), []).append(s)
-        lines = [f"# {q['id']}  query: {q['q']}", f"intent: {q['intent']}",
-                 f"pooled sections: {len(copies)} (grade each ## id)", ""]
-        for group in copies.values():
-            s = group[0]
-            same = " ".join(c["id"] for c in group[1:])
-            lines += [f"## {s['id']}" + (f"   (same text as: {same})" if same else ""),
-                      f"page: {s['source']} | document: {s['document']}", f"heading: {s['heading']}", s["text"], ""]
-        (out / f"{q['id']}.md").write_text("\n".join(lines), encoding="utf-8")
+        write_pool(q, pooled, out / f"{q['id']}.md")
     print(f"{len(sizes)} queries, pool sizes min {min(sizes)} median {sorted(sizes)[len(sizes) // 2]} "
           f"max {max(sizes)}, {sum(sizes)} sections to grade")
+
+
+def write_pool(q: dict, pooled: list[dict], path: Path) -> None:
+    """A query's pooled sections as a grader reads them. Exact copies (the same heading and text on one page) are
+    shown once: their grade is the same."""
+    copies: dict[tuple, list[dict]] = {}
+    for s in pooled:
+        copies.setdefault((s["source"], s["heading"], s["text"]), []).append(s)
+    lines = [f"# {q['id']}  query: {q['q']}", f"intent: {q['intent']}",
+             f"pooled sections: {len(copies)} (grade each ## id)", ""]
+    for group in copies.values():
+        s = group[0]
+        same = " ".join(c["id"] for c in group[1:])
+        lines += [f"## {s['id']}" + (f"   (same text as: {same})" if same else ""),
+                  f"page: {s['source']} | document: {s['document']}", f"heading: {s['heading']}", s["text"], ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def cmd_pool_more(a) -> None:
+    """Pool the sections another ranking puts in its top TOP that no grade covers yet (a graded copy of a section
+    covers it), with ``--controls`` graded sections of the query mixed in, shuffled, so that graders see no
+    difference; the controls' grades go to OUT_DIR/controls.json, to measure agreement with the first grading."""
+    sections = corpus(a.source)
+    by_id = {s["id"]: s for s in sections}
+    group_of = copy_groups(sections)
+    grades = json.loads(Path(a.grades).read_text(encoding="utf-8"))
+    ranking = json.loads(Path(a.ranking).read_text(encoding="utf-8"))
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    controls, sizes = {}, []
+    for q in json.loads(Path(a.queries).read_text(encoding="utf-8")):
+        graded = grades.get(q["id"], {}).get("grades", {})
+        covered = {group_of[sid] for sid in graded if sid in group_of}
+        new = [by_id[sid] for sid in ranking.get(q["id"], [])[:TOP] if group_of[sid] not in covered]
+        new = list({group_of[s["id"]]: s for s in new}.values())  # one of each copy group
+        if not new:
+            continue
+
+        def mixed(sid: str, qid: str = q["id"]) -> str:
+            return hashlib.sha1((qid + sid).encode()).hexdigest()
+
+        known = sorted((sid for sid in graded if sid in by_id), key=mixed)[:a.controls]
+        controls[q["id"]] = {sid: graded[sid] for sid in known}
+        pooled = sorted(new + [by_id[sid] for sid in known], key=lambda s: mixed(s["id"]))
+        sizes.append(len(new))
+        write_pool(q, pooled, out / f"{q['id']}.md")
+    (out / "controls.json").write_text(json.dumps(controls, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"{len(sizes)} queries with new sections: {sum(sizes)} to grade (median {sorted(sizes)[len(sizes) // 2]}),"
+          f" plus {sum(len(c) for c in controls.values())} graded ones mixed in as controls")
+
+
+def cmd_merge(a) -> None:
+    """Add the grades of a pool-more round (graders' JSON files: query id → {"grades", "notes"}) to GRADES.json:
+    the new sections only (a control keeps its first grade), each exact copy shown with it graded the same; and
+    say how often the graders agreed with the first grading on the controls."""
+    grades = json.loads(Path(a.grades).read_text(encoding="utf-8"))
+    pooled = Path(a.pooled)
+    controls = json.loads((pooled / "controls.json").read_text(encoding="utf-8"))
+    new: dict[str, dict] = {}
+    for f in a.graded:
+        new.update(json.loads(Path(f).read_text(encoding="utf-8")))
+    same = near = total = added = 0
+    for qid, answer in sorted(new.items()):
+        shown = (pooled / f"{qid}.md").read_text(encoding="utf-8")
+        copies = {m.group(1): m.group(2).split() if m.group(2) else []
+                  for m in re.finditer(r"^## (\S+)(?:   \(same text as: (.*)\))?$", shown, re.M)}
+        if set(answer["grades"]) != set(copies):
+            sys.exit(f"{qid}: the grades do not cover the pooled sections exactly")
+        entry = grades.setdefault(qid, {"grades": {}, "notes": ""})
+        for sid, g in answer["grades"].items():
+            if sid in controls.get(qid, {}):
+                first = controls[qid][sid]
+                total += 1
+                same += g == first
+                near += abs(g - first) <= 1
+                continue
+            for x in [sid, *copies[sid]]:
+                entry["grades"][x] = int(g)
+                added += 1
+        if answer.get("notes"):
+            entry["notes"] = (entry["notes"] + " " if entry["notes"] else "") + f"[{a.label}] {answer['notes']}"
+    Path(a.grades).write_text(json.dumps(grades, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"{added} grades added to {len(new)} queries; controls: {same} of {total} graded the same as before, "
+          f"{near} within one grade")
 
 
 def _nfkc(text: str) -> str:
@@ -247,6 +325,18 @@ def main() -> None:
     p.add_argument("out")
     p.add_argument("--source", default="scraped")
     p.add_argument("--index", required=True)
+    m = sub.add_parser("pool-more")
+    m.add_argument("queries")
+    m.add_argument("grades")
+    m.add_argument("ranking", help="JSON: query id → section ids, best first (e.g. semantic.py --ranking-out)")
+    m.add_argument("out")
+    m.add_argument("--source", default="scraped")
+    m.add_argument("--controls", type=int, default=4)
+    g = sub.add_parser("merge")
+    g.add_argument("grades")
+    g.add_argument("pooled", help="the pool-more OUT_DIR (its QID.md files and controls.json)")
+    g.add_argument("graded", nargs="+", help="the graders' JSON files")
+    g.add_argument("--label", default="second pool")
     s = sub.add_parser("assemble")
     s.add_argument("queries")
     s.add_argument("grades")
@@ -258,7 +348,8 @@ def main() -> None:
     b.add_argument("--limit", type=int, default=10)
     b.add_argument("--json", action="store_true")
     a = ap.parse_args()
-    {"pool": cmd_pool, "assemble": cmd_assemble, "bm25": cmd_bm25}[a.cmd](a)
+    {"pool": cmd_pool, "pool-more": cmd_pool_more, "merge": cmd_merge, "assemble": cmd_assemble,
+     "bm25": cmd_bm25}[a.cmd](a)
 
 
 if __name__ == "__main__":

