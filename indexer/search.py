@@ -397,7 +397,7 @@ def _count(raw: RawResult, options: SearchOptions) -> _Counts:
         documents = max(shown, raw.documents - len(gone))
     # Every document listed shows at least one section: the estimates of the two must not say otherwise
     # (sections past the window are folded at the window's rate, which can fall below the documents counted).
-    documents = min(documents, sections) if sections else documents
+    documents = min(documents, sections)
     return _Counts(sections, documents, _facets_without_copies(raw.facets, gone), approximate)
 
 
