@@ -61,7 +61,7 @@ def test_pool_more_shows_only_ungraded_sections_and_the_controls(pooled):
 def test_merge_adds_the_new_grades_and_keeps_the_controls(pooled):
     tmp, grades_file, ranking, _, before = pooled
     controls = json.loads((tmp / "out" / "controls.json").read_text(encoding="utf-8"))
-    answers = {}
+    answers: dict[str, dict] = {}
     for qid in ranking:
         ids = shown_ids(tmp / "out" / f"{qid}.md")
         # Every new section 1; one control graded otherwise than the first time.
