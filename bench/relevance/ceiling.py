@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import experiment_parser, experiment_setup  # noqa: E402
+from score import experiment_parser, experiment_setup, ideal_dcg, judged_gains  # noqa: E402
 
 from indexer import search as engine  # noqa: E402
 from indexer.analysis import literal_key  # noqa: E402
@@ -49,19 +49,14 @@ def results(store, text: str, n: int) -> list:
 
 
 def gains_of(ev, hits, rel) -> list[int]:
-    as_json = [{"source": h.record.source, "heading": h.record.heading, "text": h.record.text} for h in hits]
-    return ev.judge(as_json, rel)[0]
-
-
-def ideal_of(ev, rel) -> float:
-    return ev.dcg(sorted((j["g"] for j in rel), reverse=True))
+    return judged_gains(ev, [h.record for h in hits], rel)
 
 
 def oracle(store, ev, queries) -> None:
     for depth in (10, 20, 30, 50):
         best = ranked = 0.0
         for q in queries:
-            gains, ideal = gains_of(ev, results(store, q["q"], depth), q["rel"]), ideal_of(ev, q["rel"])
+            gains, ideal = gains_of(ev, results(store, q["q"], depth), q["rel"]), ideal_dcg(ev, q["rel"])
             best += ev.dcg(sorted(gains, reverse=True)) / ideal
             ranked += ev.dcg(gains) / ideal
         print(f"top {depth:2}: as ranked {ranked / len(queries):.3f}, best order {best / len(queries):.3f}")
@@ -97,7 +92,7 @@ def grid(stores: dict, ev, queries, seed_queries) -> None:
 
 
 def mean_ndcg(store, ev, queries) -> float:
-    return sum(ev.dcg(gains_of(ev, results(store, q["q"], 10), q["rel"])) / ideal_of(ev, q["rel"])
+    return sum(ev.dcg(gains_of(ev, results(store, q["q"], 10), q["rel"])) / ideal_dcg(ev, q["rel"])
                for q in queries) / len(queries)
 
 
@@ -155,7 +150,7 @@ def rerank(store, ev, queries) -> None:
     split: dict[str, list] = {"dev": [], "heldout": []}
     for q in queries:
         f, hits = features(store, q, 30)
-        split[q["split"]].append((f, gains_of(ev, hits, q["rel"]), ideal_of(ev, q["rel"])))
+        split[q["split"]].append((f, gains_of(ev, hits, q["rel"]), ideal_dcg(ev, q["rel"])))
     dev, held = split["dev"], split["heldout"]
     print(f"as ranked: dev {reranked(dev, None, ev):.3f}, held-out {reranked(held, None, ev):.3f}")
     for l2 in (0.1, 1.0, 10.0):

@@ -49,6 +49,15 @@ def experiment_setup(a: argparse.Namespace):
     return eval_module(Path(a.shared)), store, queries
 
 
+def judged_gains(ev, records, rel: list[dict]) -> list[int]:
+    """The graders' gain of each section (anything with source, heading and text), in order (eval_search.judge)."""
+    return ev.judge([{"source": r.source, "heading": r.heading, "text": r.text} for r in records], rel)[0]
+
+
+def ideal_dcg(ev, rel: list[dict]) -> float:
+    return ev.dcg(sorted((j["g"] for j in rel), reverse=True))
+
+
 def score(run, queries: list[dict], ev) -> dict:
     """run(query text) → result dicts (source, heading, text) in rank order."""
     ndcg = rr = p5 = dup = 0.0

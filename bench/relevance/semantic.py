@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench" / "relevance"))
 
-from score import JUDGED, experiment_parser, experiment_setup  # noqa: E402
+from score import JUDGED, experiment_parser, experiment_setup, ideal_dcg, judged_gains  # noqa: E402
 
 from indexer.search import SearchOptions, search  # noqa: E402
 
@@ -71,8 +71,7 @@ def main() -> None:
         Path(a.ranking_out).write_text(json.dumps(nearest, ensure_ascii=False, indent=1), encoding="utf-8")
 
     def ndcg(records, q) -> float:
-        gains, _ = ev.judge([{"source": r.source, "heading": r.heading, "text": r.text} for r in records], q["rel"])
-        return ev.dcg(gains) / ev.dcg(sorted((j["g"] for j in q["rel"]), reverse=True))
+        return ev.dcg(judged_gains(ev, records, q["rel"])) / ideal_dcg(ev, q["rel"])
 
     scores: dict[str, list[tuple[str, float]]] = {}
     for q in queries:
